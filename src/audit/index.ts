@@ -1,0 +1,14 @@
+/** Audit queries shared by the collector's API and the CLI: all parameterised, all read-only. */
+export { listCalls, callsForTrace } from './calls.js';
+export { getTrace, type TraceView, type SpanView, type SpanEventView } from './traces.js';
+export { parseSince, SINCE_PATTERN, MAX_SINCE_SECONDS } from './since.js';
+export {
+  CallFilterSchema,
+  describeIssues,
+  isTraceId,
+  TRACE_ID_PATTERN,
+  DEFAULT_LIMIT,
+  DEFAULT_SINCE,
+  MAX_LIMIT,
+  type CallFilter,
+} from './filters.js';

@@ -1,0 +1,12 @@
+export { createAuthenticator } from './authenticator.js';
+export type { Authenticator, AuthenticatorOptions } from './authenticator.js';
+export type { ApiKeyEntry } from './api-keys.js';
+export type { JwtOptions } from './jwt.js';
+export { AuthError, AUTH_ERROR_CODES, isAuthError } from './errors.js';
+export type { AuthErrorCode } from './errors.js';
+export type { Principal } from './principal.js';
+export { wwwAuthenticate, insufficientScopeChallenge } from './challenge.js';
+export type { ChallengeOptions } from './challenge.js';
+export { protectedResourceMetadata, protectedResourceMetadataUrl } from './metadata.js';
+export type { ProtectedResourceMetadataOptions } from './metadata.js';
+export { missingScope } from './scopes.js';

@@ -1,0 +1,38 @@
+/** `mcptrail trace <traceId>`: the spans of one trace as a tree, with its audit records. */
+import type { TraceView } from '../audit/index.js';
+import { shortTime, ms } from './format.js';
+import type { AuditReader } from './reader.js';
+import { CliError } from './reader.js';
+
+type Span = TraceView['spans'][number];
+
+export async function traceCommand(reader: AuditReader, traceId: string, json: boolean): Promise<string> {
+  if (!/^[0-9a-f]{32}$/.test(traceId)) throw new CliError(`"${traceId}" is not a trace id: expected 32 lowercase hex characters`, 2);
+  const view = await reader.getTrace(traceId);
+  if (json) return JSON.stringify(view, null, 2);
+  if (view.spans.length === 0 && view.calls.length === 0) return `trace ${traceId}: nothing stored (yet). Spans arrive within a few seconds of the call.`;
+
+  const lines = [`trace ${traceId}: ${view.spans.length} span(s), ${view.calls.length} call record(s)`];
+  const byParent = new Map<string, Span[]>();
+  const ids = new Set(view.spans.map((s) => s.spanId));
+  for (const s of view.spans) {
+    const parent = s.parentSpanId && ids.has(s.parentSpanId) ? s.parentSpanId : '';
+    byParent.set(parent, [...(byParent.get(parent) ?? []), s]);
+  }
+  const walk = (parent: string, depth: number): void => {
+    for (const s of byParent.get(parent) ?? []) {
+      const status = s.statusCode === 'Error' ? ` ERROR${s.statusMessage ? ` (${s.statusMessage})` : ''}` : '';
+      const http = s.attributes['http.response.status_code'] ? ` → ${s.attributes['http.response.status_code']}` : '';
+      lines.push(`${'  '.repeat(depth + 1)}${s.kind.toUpperCase().padEnd(8)} ${s.serviceName}: ${s.name}${http}  ${ms(s.durationMs)} ms${status}`);
+      walk(s.spanId, depth + 1);
+    }
+  };
+  walk('', 0);
+  for (const c of view.calls) {
+    lines.push(
+      `record ${c.call_id}: ${shortTime(c.ts)} tenant=${c.tenant_id} agent=${c.agent_id} tool=${c.tool} outcome=${c.outcome}` +
+        ` upstream_calls=${c.upstream_calls} retries=${c.upstream_retries} ${ms(c.duration_ms)} ms`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,72 @@
+/**
+ * `mcptrail up [--demo]`: the collector on the configured store, and with
+ * --demo the CRM MCP server, its upstream and synthetic agents, all on
+ * loopback. Stops cleanly on SIGINT/SIGTERM, flushing what is in flight.
+ */
+import { relative } from 'node:path';
+import { openStore, migrate } from '../store/index.js';
+import { createCollector } from '../collector/index.js';
+import { startDemo, type Demo } from '../demo/index.js';
+import type { CliConfig } from './config.js';
+
+export interface UpOptions {
+  demo: boolean;
+  host: string;
+  port: number;
+  mcpPort: number;
+  upstreamPort: number;
+  ratePerAgent: number;
+}
+
+export async function upCommand(config: CliConfig, opts: UpOptions, print: (line: string) => void): Promise<() => Promise<void>> {
+  const store = await openStore({ url: config.clickhouseUrl, dataDir: config.dataDir });
+  await migrate(store);
+  const collector = await createCollector({ store, ingestToken: config.ingestToken, readToken: config.readToken });
+  await collector.app.listen({ host: opts.host, port: opts.port });
+  const address = collector.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const collectorUrl = `http://${opts.host}:${port}`;
+
+  let demo: Demo | undefined;
+  if (opts.demo) {
+    demo = await startDemo({
+      collectorUrl,
+      dataDir: config.dataDir,
+      host: opts.host,
+      mcpPort: opts.mcpPort,
+      upstreamPort: opts.upstreamPort,
+      ingestToken: config.ingestToken,
+      ratePerAgent: opts.ratePerAgent,
+    });
+  }
+
+  const where = config.clickhouseUrl ? `ClickHouse at ${config.clickhouseUrl}` : `embedded ClickHouse under ${display(config.dataDir)}/clickhouse`;
+  print('mcptrail is up');
+  print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces, records /v1/records, audit API /api/calls)`);
+  print(`  store         ${where}`);
+  if (demo) {
+    const tenants = [...new Set(demo.file.agents.map((a) => a.tenantId))];
+    print(`  demo MCP      ${demo.file.mcpUrl}  (crm.search_contacts, crm.update_deal, crm.issue_refund)`);
+    print(`  upstream CRM  ${demo.file.upstreamUrl}  (the customer system the tools call)`);
+    print(`  agents        ${demo.file.agents.length} synthetic agents for ${tenants.join(', ')}${opts.ratePerAgent > 0 ? `, ${opts.ratePerAgent} call/s each` : ' (not started)'}`);
+    print(`  demo.json     ${display(demo.filePath)}  (URLs and agent tokens, to call the server yourself)`);
+  }
+  print('');
+  print('Next, in another terminal:');
+  print('  npx mcptrail calls                          # the latest tool calls: who, for whom, what happened');
+  print('  npx mcptrail calls --tenant acme --since 15m');
+  print('  npx mcptrail calls --outcome denied --json');
+  print('  npx mcptrail trace <TRACE>                  # the spans of one call, down to the upstream request');
+  print('Ctrl-C stops everything.');
+
+  return async () => {
+    await demo?.close();
+    await collector.close();
+    await store.close();
+  };
+}
+
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? `./${rel}` : path;
+}

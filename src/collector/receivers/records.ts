@@ -1,0 +1,17 @@
+/** POST /v1/records: NDJSON CallRecords from the durable shipper. 200 means stored. */
+import type { FastifyInstance } from 'fastify';
+import { TABLES } from '../../store/index.js';
+import { readBody, type BodyLimits } from '../body.js';
+import { validateRecords } from '../processors/records.js';
+import type { BatchWriter } from '../writer.js';
+
+export function recordsReceiver(writer: BatchWriter, limits: BodyLimits) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post('/v1/records', async (req, reply) => {
+      const body = await readBody(req, limits);
+      const { ndjson, count } = validateRecords(body);
+      await writer.write(TABLES.toolCalls, ndjson, count);
+      return reply.code(200).send({ accepted: count });
+    });
+  };
+}

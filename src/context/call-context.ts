@@ -1,0 +1,47 @@
+/**
+ * The per-call context: who is calling (from the verified token, never from
+ * tool input), which call this is, and the counters the record reports.
+ * Carried by AsyncLocalStorage so upstream clients deep in a tool see it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export type AuthMethod = 'jwt' | 'api_key' | 'none';
+
+export interface CallContext {
+  readonly tenantId: string;
+  readonly agentId: string;
+  readonly subject: string;
+  readonly authMethod: AuthMethod;
+  readonly scopes: readonly string[];
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly sessionId: string;
+  /** JSON-RPC id of the tools/call, as a string. */
+  readonly requestId: string;
+  /** Our own id for the call (uuid); sent upstream as X-Request-Id. */
+  readonly callId: string;
+  readonly tool: string;
+  /** Epoch milliseconds at call entry. */
+  readonly startedAt: number;
+  /** Time budget of the whole call, in milliseconds. */
+  readonly budgetMs: number;
+  /** Aborted when the agent cancels the request. */
+  readonly signal?: AbortSignal;
+  // Mutable counters, reported in the CallRecord.
+  upstreamCalls: number;
+  upstreamRetries: number;
+  authRefresh: number;
+  authRefreshFailed: number;
+  authRefreshReason: string;
+}
+
+const storage = new AsyncLocalStorage<CallContext>();
+
+/** The context of the tool call running on this async path, if any. */
+export function currentCall(): CallContext | undefined {
+  return storage.getStore();
+}
+
+export function runWithCall<T>(ctx: CallContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}

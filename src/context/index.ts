@@ -1,0 +1,2 @@
+export { currentCall, runWithCall } from './call-context.js';
+export type { AuthMethod, CallContext } from './call-context.js';

@@ -1,0 +1,247 @@
+/**
+ * The HTTP edge of an instrumented MCP server: fastify, Streamable HTTP in
+ * stateless mode (a fresh server + transport per request), bearer
+ * authentication before the transport, RFC 9728 metadata, and an audit
+ * record for tools/calls rejected as unauthenticated.
+ */
+import { randomUUID } from 'node:crypto';
+import { isSpanContextValid, trace, type Tracer } from '@opentelemetry/api';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  AuthError,
+  isAuthError,
+  protectedResourceMetadata,
+  protectedResourceMetadataUrl,
+  wwwAuthenticate,
+  type Authenticator,
+  type Principal,
+} from '../auth/index.js';
+import { emptyRecord, errorFields, type Logger, type RecordSink } from '../record/index.js';
+import type { AnyMcpServer } from './instrument.js';
+import { failSpan, startToolSpan } from './tool-span.js';
+import { chooseParent } from './trace-parent.js';
+
+export interface McpHttpAppOptions {
+  /** Builds one (already instrumented) McpServer; called once per request. */
+  serverFactory: () => AnyMcpServer | Promise<AnyMcpServer>;
+  authenticator: Authenticator;
+  /** Receives the records of calls rejected before reaching a tool. */
+  sink: RecordSink;
+  service: string;
+  /** MCP endpoint path. Default `/mcp`. */
+  path?: string;
+  /** Public URL of the MCP endpoint (the token audience); derived from the request when omitted. */
+  resourceUrl?: string;
+  authorizationServers?: string[];
+  scopesSupported?: string[];
+  /** Which SDK line the factory builds; probed once by calling the factory when omitted. */
+  sdk?: 'v1' | 'v2';
+  /** For transport errors (class and code only). */
+  logger?: Logger;
+  tracerName?: string;
+  /** Request body limit in bytes. Default 4 MiB. */
+  bodyLimit?: number;
+}
+
+type AuthInfo = {
+  token: string;
+  clientId: string;
+  scopes: string[];
+  expiresAt?: number;
+  extra: { principal: Principal };
+};
+
+const WELL_KNOWN = '/.well-known/oauth-protected-resource';
+
+export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<FastifyInstance> {
+  const path = opts.path ?? '/mcp';
+  const sdk = opts.sdk ?? (await probeSdkLine(opts.serverFactory));
+  const tracer = trace.getTracer(opts.tracerName ?? 'mcptrail');
+  const app = Fastify({ bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024 });
+
+  const resourceOf = (req: FastifyRequest) => opts.resourceUrl ?? `${req.protocol}://${req.host}${path}`;
+
+  const metadata = (req: FastifyRequest) =>
+    protectedResourceMetadata({
+      resource: resourceOf(req),
+      authorizationServers: opts.authorizationServers,
+      scopesSupported: opts.scopesSupported,
+    });
+  app.get(WELL_KNOWN, async (req) => metadata(req));
+  if (path !== '/') app.get(`${WELL_KNOWN}${path}`, async (req) => metadata(req));
+
+  const v2Handler: McpHttpHandler | undefined =
+    sdk === 'v2'
+      ? createMcpHandler(async () => (await opts.serverFactory()) as never, {
+          onerror: (err) => opts.logger?.error(errorFields(err), 'mcp_handler_error'),
+        })
+      : undefined;
+
+  app.post(path, async (req, reply) => {
+    let principal: Principal;
+    try {
+      principal = await opts.authenticator.authenticate(req.headers.authorization);
+    } catch (err) {
+      if (!isAuthError(err)) throw err;
+      return rejectUnauthenticated(req, reply, err);
+    }
+    const authInfo: AuthInfo = {
+      token: bearerToken(req.headers.authorization),
+      clientId: principal.agentId,
+      scopes: principal.scopes,
+      expiresAt: principal.expiresAt,
+      extra: { principal },
+    };
+    return sdk === 'v2' ? serveV2(req, reply, authInfo) : serveV1(req, reply, authInfo);
+  });
+
+  // Stateless: no standalone SSE stream and no session to delete.
+  const methodNotAllowed = async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply
+      .code(405)
+      .header('allow', 'POST')
+      .send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
+  app.get(path, methodNotAllowed);
+  app.delete(path, methodNotAllowed);
+
+  async function serveV1(req: FastifyRequest, reply: FastifyReply, authInfo: AuthInfo) {
+    const server = (await opts.serverFactory()) as import('@modelcontextprotocol/sdk/server/mcp.js').McpServer;
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.raw.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    (req.raw as typeof req.raw & { auth?: AuthInfo }).auth = authInfo;
+    reply.hijack();
+    try {
+      await transport.handleRequest(req.raw, reply.raw, req.body);
+    } catch (err) {
+      opts.logger?.error(errorFields(err), 'mcp_transport_error');
+      if (!reply.raw.headersSent) {
+        reply.raw.writeHead(500, { 'content-type': 'application/json' });
+        reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
+      }
+    }
+  }
+
+  async function serveV2(req: FastifyRequest, reply: FastifyReply, authInfo: AuthInfo) {
+    const abort = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    const request = new Request(new URL(req.url, `${req.protocol}://${req.host}`), {
+      method: req.method,
+      headers: webHeaders(req.headers),
+      signal: abort.signal,
+    });
+    const response = await v2Handler!.fetch(request, { authInfo, parsedBody: req.body });
+    return reply.send(response);
+  }
+
+  function rejectUnauthenticated(req: FastifyRequest, reply: FastifyReply, err: AuthError) {
+    const body = req.body;
+    for (const message of Array.isArray(body) ? body : [body]) {
+      if (isToolsCall(message)) recordUnauthenticated(req, message, err);
+    }
+    const id = !Array.isArray(body) && isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
+    return reply
+      .code(401)
+      .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: protectedResourceMetadataUrl(resourceOf(req)) }))
+      .send({ jsonrpc: '2.0', error: { code: -32001, message: err.message, data: { reason: err.code } }, id });
+  }
+
+  function recordUnauthenticated(req: FastifyRequest, message: ToolsCallMessage, err: AuthError) {
+    const tool = typeof message.params?.name === 'string' ? message.params.name.slice(0, 128) : '';
+    const callId = randomUUID();
+    const requestId = typeof message.id === 'string' || typeof message.id === 'number' ? String(message.id) : '';
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const meta = isObject(message.params?._meta) ? message.params._meta : undefined;
+    const { parent, links } = chooseParent({ meta, header });
+    const span = startSpan(tracer, tool, requestId, header('mcp-protocol-version') ?? '', callId, parent, links);
+    failSpan(span, 'unauthenticated');
+    span.end();
+    const sc = span.spanContext();
+    const record = emptyRecord();
+    record.ts = new Date().toISOString();
+    record.call_id = callId;
+    if (isSpanContextValid(sc)) {
+      record.trace_id = sc.traceId;
+      record.span_id = sc.spanId;
+    }
+    record.request_id = requestId.slice(0, 256);
+    record.service = opts.service.slice(0, 128);
+    record.tool = tool;
+    record.outcome = 'unauthenticated';
+    record.error_class = 'AuthError';
+    record.error_code = err.code;
+    try {
+      opts.sink.emit(record);
+    } catch {
+      // Auditing never changes the answer.
+    }
+  }
+
+  return app;
+}
+
+function startSpan(
+  tracer: Tracer,
+  tool: string,
+  requestId: string,
+  protocolVersion: string,
+  callId: string,
+  parent: Parameters<typeof startToolSpan>[2],
+  links: Parameters<typeof startToolSpan>[3],
+) {
+  return startToolSpan(
+    tracer,
+    { tool, requestId, sessionId: '', protocolVersion, overHttp: true, tenantId: '', agentId: '', callId },
+    parent,
+    links,
+  );
+}
+
+interface ToolsCallMessage {
+  id?: unknown;
+  method: 'tools/call';
+  params?: { name?: unknown; _meta?: unknown };
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isToolsCall(v: unknown): v is ToolsCallMessage {
+  return isObject(v) && v.method === 'tools/call';
+}
+
+function bearerToken(header: string | undefined): string {
+  return header?.replace(/^Bearer[ \t]+/i, '').trim() ?? '';
+}
+
+/** Hop-by-hop and body-framing headers don't carry over to the re-built request (its body is passed parsed). */
+const SKIP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect']);
+
+function webHeaders(headers: FastifyRequest['headers']): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || SKIP_HEADERS.has(name)) continue;
+    if (Array.isArray(value)) for (const v of value) out.append(name, v);
+    else out.set(name, value);
+  }
+  return out;
+}
+
+async function probeSdkLine(factory: McpHttpAppOptions['serverFactory']): Promise<'v1' | 'v2'> {
+  const server = await factory();
+  // Only the v2 McpServer exposes toolInputSchemaJson (used by its HTTP entry).
+  const line = typeof (server as { toolInputSchemaJson?: unknown }).toolInputSchemaJson === 'function' ? 'v2' : 'v1';
+  await server.close().catch(() => undefined);
+  return line;
+}

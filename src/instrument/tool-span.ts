@@ -1,0 +1,35 @@
+import { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+
+export interface ToolSpanFacts {
+  tool: string;
+  requestId: string;
+  sessionId: string;
+  protocolVersion: string;
+  overHttp: boolean;
+  tenantId: string;
+  agentId: string;
+  callId: string;
+}
+
+/** The semconv MCP SERVER span for one tools/call. Arguments and results never go on it. */
+export function startToolSpan(tracer: Tracer, facts: ToolSpanFacts, parent: Context, links: Link[] | undefined): Span {
+  const attributes: Attributes = {
+    'mcp.method.name': 'tools/call',
+    'gen_ai.tool.name': facts.tool,
+    'gen_ai.operation.name': 'execute_tool',
+    'network.transport': facts.overHttp ? 'tcp' : 'pipe',
+    'mcptrail.tenant_id': facts.tenantId,
+    'mcptrail.agent_id': facts.agentId,
+    'mcptrail.call_id': facts.callId,
+  };
+  if (facts.requestId) attributes['jsonrpc.request.id'] = facts.requestId;
+  if (facts.sessionId) attributes['mcp.session.id'] = facts.sessionId;
+  if (facts.protocolVersion) attributes['mcp.protocol.version'] = facts.protocolVersion;
+  return tracer.startSpan(`tools/call ${facts.tool}`, { kind: SpanKind.SERVER, attributes, links }, parent);
+}
+
+/** Marks a failed call. The description is the error type, never a message. */
+export function failSpan(span: Span, errorType: string): void {
+  span.setAttribute('error.type', errorType);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+}

@@ -1,0 +1,15 @@
+export { CallRecordSchema, emptyRecord, OUTCOMES, FIELD_NAMES } from './schema.js';
+export type { CallRecord, Outcome, FieldName } from './schema.js';
+export { summarizeArgs, canonicalJson, MAX_SUMMARY_BYTES } from './redact.js';
+export type { RedactRules } from './redact.js';
+export { looksLikeSecret, luhnValid, SECRET_FIELD_NAME } from './secrets.js';
+export { createLogger, errorFields, errorClass, errorCode, logError, REDACT_PATHS } from './logger.js';
+export type { Logger, LoggerFactoryOptions } from './logger.js';
+export { createRecordSink } from './sink.js';
+export type { RecordSink, RecordSinkOptions } from './sink.js';
+export { createShipper } from './shipper.js';
+export type { Shipper, ShipperOptions, ShipperStats } from './shipper.js';
+export { createMemoryQueue } from './queue.js';
+export type { RecordQueue } from './queue.js';
+export { createHttpBatchTransport, parseRetryAfter } from './transport.js';
+export type { BatchTransport, SendResult, HttpBatchTransportOptions } from './transport.js';

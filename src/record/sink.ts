@@ -1,0 +1,48 @@
+import type { CallRecord } from './schema.js';
+import type { Logger } from './logger.js';
+import type { Shipper } from './shipper.js';
+
+/** Where finished CallRecords go. emit() must not throw or block the call. */
+export interface RecordSink {
+  emit(record: CallRecord): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RecordSinkOptions {
+  /** Writes one JSON line per record: `{ ..., "msg": "tool_call", "record": { ...CallRecord } }`. */
+  logger?: Logger;
+  /** Ships records to the collector. */
+  shipper?: Shipper;
+}
+
+/**
+ * The record is nested under `record` rather than spread at the top level, so
+ * its fields never collide with pino's own (level, time, msg, pid, hostname)
+ * and a log pipeline can lift it out with one path.
+ */
+export function createRecordSink(opts: RecordSinkOptions): RecordSink {
+  const { logger, shipper } = opts;
+  return {
+    emit(record) {
+      logger?.info({ record }, 'tool_call');
+      shipper?.enqueue(record);
+    },
+    async flush() {
+      await shipper?.flush();
+      flushLogger(logger);
+    },
+    async close() {
+      await shipper?.close();
+      flushLogger(logger);
+    },
+  };
+}
+
+function flushLogger(logger: Logger | undefined): void {
+  try {
+    logger?.flush();
+  } catch {
+    // Sync destinations have nothing to flush.
+  }
+}
