@@ -1,0 +1,18 @@
+/** The dashboards, each generated into dashboards/<file>. */
+import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { fleetDashboard } from './fleet.js';
+import { tenantDashboard } from './tenant.js';
+import { auditDashboard } from './audit.js';
+import { incidentsDashboard } from './incidents.js';
+
+export interface DashboardSource {
+  file: string;
+  build: () => DashboardBuilder;
+}
+
+export const DASHBOARDS: readonly DashboardSource[] = [
+  { file: 'fleet.json', build: fleetDashboard },
+  { file: 'tenant.json', build: tenantDashboard },
+  { file: 'audit.json', build: auditDashboard },
+  { file: 'incidents.json', build: incidentsDashboard },
+];

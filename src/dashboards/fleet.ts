@@ -1,0 +1,99 @@
+/** Fleet overview: is the MCP fleet healthy, and if not, which tenants and tools hurt. Reads the rollup only. */
+import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { queryVariable, table, timeseries } from './panels.js';
+import { FAILURE_OUTCOMES, PERCENTILES, TABLES, filters, quoted, varFilter } from './sql.js';
+
+const ROLLUP = TABLES.toolCalls1m;
+const WHERE = `WHERE $__timeFilter(minute)${filters(varFilter('tenant_id', 'tenant'), varFilter('tool', 'tool'))}`;
+
+export const FLEET_UID = 'mcptrail-fleet';
+
+export function fleetDashboard(): DashboardBuilder {
+  return new DashboardBuilder('mcptrail / Fleet overview')
+    .uid(FLEET_UID)
+    .tags(['mcptrail'])
+    .time({ from: 'now-6h', to: 'now' })
+    .refresh('1m')
+    .timezone('utc')
+    .withVariable(
+      queryVariable({
+        name: 'tenant',
+        label: 'Tenant',
+        sql: `SELECT DISTINCT tenant_id FROM ${ROLLUP} WHERE $__timeFilter(minute) ORDER BY tenant_id`,
+      }),
+    )
+    .withVariable(
+      queryVariable({
+        name: 'tool',
+        label: 'Tool',
+        sql: `SELECT DISTINCT tool FROM ${ROLLUP} WHERE $__timeFilter(minute) ORDER BY tool`,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Calls per second',
+        unit: 'reqps',
+        sql: `SELECT $__timeInterval(minute) AS time, sum(calls) / $__interval_s AS calls_per_second
+FROM ${ROLLUP}
+${WHERE}
+GROUP BY time
+ORDER BY time`,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Error rate by outcome',
+        description: 'Share of all calls that ended with each non-ok outcome.',
+        unit: 'percentunit',
+        sql: `SELECT time, outcome, outcome_calls / all_calls AS share
+FROM (
+  SELECT $__timeInterval(minute) AS time, outcome, sum(calls) AS outcome_calls,
+         sum(sum(calls)) OVER (PARTITION BY time) AS all_calls
+  FROM ${ROLLUP}
+  ${WHERE}
+  GROUP BY time, outcome
+)
+WHERE outcome != 'ok'
+ORDER BY time`,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Latency p50 / p95 / p99 per tool',
+        unit: 'ms',
+        width: 24,
+        sql: `SELECT time, tool, q[1] AS p50, q[2] AS p95, q[3] AS p99
+FROM (
+  SELECT $__timeInterval(minute) AS time, tool, ${PERCENTILES} AS q
+  FROM ${ROLLUP}
+  ${WHERE}
+  GROUP BY time, tool
+)
+ORDER BY time`,
+      }),
+    )
+    .withPanel(
+      table({
+        title: 'Top tenants by errors',
+        sql: `SELECT tenant_id, sumIf(calls, outcome IN (${quoted(FAILURE_OUTCOMES)})) AS errors, sum(calls) AS total_calls,
+       errors / total_calls AS error_rate
+FROM ${ROLLUP}
+${WHERE}
+GROUP BY tenant_id
+ORDER BY errors DESC, tenant_id
+LIMIT 10`,
+      }),
+    )
+    .withPanel(
+      table({
+        title: 'Top tools by errors',
+        sql: `SELECT tool, sumIf(calls, outcome IN (${quoted(FAILURE_OUTCOMES)})) AS errors, sum(calls) AS total_calls,
+       errors / total_calls AS error_rate
+FROM ${ROLLUP}
+${WHERE}
+GROUP BY tool
+ORDER BY errors DESC, tool
+LIMIT 10`,
+      }),
+    );
+}

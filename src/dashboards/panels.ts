@@ -1,0 +1,68 @@
+/** Panel and variable helpers so each dashboard file reads as a list of questions it answers. */
+import { QueryVariableBuilder, CustomVariableBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder as TimeSeriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
+import { ds, sqlQuery, Format } from './query.js';
+
+export interface PanelSpec {
+  title: string;
+  sql: string;
+  unit?: string;
+  description?: string;
+  width?: number;
+  height?: number;
+}
+
+export function timeseries(p: PanelSpec): TimeSeriesPanel {
+  return new TimeSeriesPanel()
+    .title(p.title)
+    .description(p.description ?? '')
+    .datasource(ds())
+    // The rollup has one row per minute: finer buckets would only show gaps.
+    .interval('1m')
+    .unit(p.unit ?? 'short')
+    .span(p.width ?? 12)
+    .height(p.height ?? 8)
+    .withTarget(sqlQuery(p.sql, Format.TimeSeries));
+}
+
+export function table(p: PanelSpec): TablePanel {
+  return new TablePanel()
+    .title(p.title)
+    .description(p.description ?? '')
+    .datasource(ds())
+    .span(p.width ?? 12)
+    .height(p.height ?? 8)
+    .withTarget(sqlQuery(p.sql, Format.Table));
+}
+
+export interface VariableSpec {
+  name: string;
+  label: string;
+  sql: string;
+  multi?: boolean;
+  includeAll?: boolean;
+}
+
+/** A variable fed by a ClickHouse query; refreshed on time-range change because its values depend on it. */
+export function queryVariable(v: VariableSpec): QueryVariableBuilder {
+  const builder = new QueryVariableBuilder(v.name)
+    .label(v.label)
+    .datasource(ds())
+    .query({ refId: `var-${v.name}`, queryType: 'sql', editorType: 'sql', rawSql: v.sql })
+    .definition(v.sql)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(v.multi ?? true)
+    .includeAll(v.includeAll ?? true);
+  return v.includeAll === false ? builder : builder.current({ selected: true, text: ['All'], value: ['$__all'] });
+}
+
+export function customVariable(name: string, label: string, values: readonly string[]): CustomVariableBuilder {
+  return new CustomVariableBuilder(name)
+    .label(label)
+    .values(values.join(','))
+    .multi(true)
+    .includeAll(true)
+    .current({ selected: true, text: ['All'], value: ['$__all'] });
+}

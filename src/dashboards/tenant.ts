@@ -1,0 +1,111 @@
+/** One tenant: its tools' traffic, failures by class, latency and the upstream's health as the tenant sees it. */
+import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { queryVariable, table, timeseries } from './panels.js';
+import { PERCENTILES, TABLES, filters, varFilter } from './sql.js';
+
+const ROLLUP = TABLES.toolCalls1m;
+const SCOPE = [varFilter('tenant_id', 'tenant'), varFilter('tool', 'tool')];
+const WHERE = `WHERE $__timeFilter(minute)${filters(...SCOPE)}`;
+
+export const TENANT_UID = 'mcptrail-tenant';
+
+/** Per-tool series of one rollup aggregate. */
+const perTool = (value: string, extraWhere = '') => `SELECT $__timeInterval(minute) AS time, tool, ${value} AS value
+FROM ${ROLLUP}
+${WHERE}${extraWhere}
+GROUP BY time, tool
+ORDER BY time`;
+
+export function tenantDashboard(): DashboardBuilder {
+  return new DashboardBuilder('mcptrail / Tenant')
+    .uid(TENANT_UID)
+    .tags(['mcptrail'])
+    .time({ from: 'now-6h', to: 'now' })
+    .refresh('1m')
+    .timezone('utc')
+    .withVariable(
+      queryVariable({
+        name: 'tenant',
+        label: 'Tenant',
+        multi: false,
+        includeAll: false,
+        sql: `SELECT DISTINCT tenant_id FROM ${ROLLUP} WHERE $__timeFilter(minute) ORDER BY tenant_id`,
+      }),
+    )
+    .withVariable(
+      queryVariable({
+        name: 'tool',
+        label: 'Tool',
+        sql: `SELECT DISTINCT tool FROM ${ROLLUP} WHERE $__timeFilter(minute)${filters(varFilter('tenant_id', 'tenant'))} ORDER BY tool`,
+      }),
+    )
+    .withPanel(timeseries({ title: 'Calls per second by tool', unit: 'reqps', sql: perTool('sum(calls) / $__interval_s') }))
+    .withPanel(
+      timeseries({
+        title: 'Errors by class',
+        description: 'Calls per second by non-ok outcome.',
+        unit: 'reqps',
+        sql: `SELECT $__timeInterval(minute) AS time, outcome, sum(calls) / $__interval_s AS value
+FROM ${ROLLUP}
+${WHERE}
+  AND outcome != 'ok'
+GROUP BY time, outcome
+ORDER BY time`,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Latency p50 / p95 / p99 per tool',
+        unit: 'ms',
+        sql: `SELECT time, tool, q[1] AS p50, q[2] AS p95, q[3] AS p99
+FROM (
+  SELECT $__timeInterval(minute) AS time, tool, ${PERCENTILES} AS q
+  FROM ${ROLLUP}
+  ${WHERE}
+  GROUP BY time, tool
+)
+ORDER BY time`,
+      }),
+    )
+    .withPanel(timeseries({ title: 'Rate-limit hits per second', unit: 'reqps', sql: perTool('sum(rate_limited) / $__interval_s') }))
+    .withPanel(
+      timeseries({
+        title: 'Deadline exhaustion',
+        description: 'Share of calls that ran out of their time budget.',
+        unit: 'percentunit',
+        sql: perTool("sumIf(calls, outcome = 'deadline_exceeded') / sum(calls)"),
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Upstream credential refreshes and failures',
+        sql: `SELECT $__timeInterval(minute) AS time, sum(auth_refresh) AS refreshes, sum(auth_refresh_failed) AS refresh_failures
+FROM ${ROLLUP}
+${WHERE}
+GROUP BY time
+ORDER BY time`,
+      }),
+    )
+    .withPanel(timeseries({ title: 'Upstream retries', sql: perTool('sum(upstream_retries)') }))
+    .withPanel(
+      timeseries({
+        title: 'Circuit breaker open (calls refused)',
+        description: 'Calls answered upstream_unavailable because the breaker for this tenant × upstream was open.',
+        sql: perTool("sumIf(calls, outcome = 'upstream_unavailable')"),
+      }),
+    )
+    .withPanel(
+      table({
+        title: 'Error classes',
+        description: 'From the raw audit table; the tenant is its sort-key prefix, so this stays a range read.',
+        width: 24,
+        sql: `SELECT tool, outcome, error_class, error_code, count() AS failed_calls, max(ts) AS last_seen
+FROM ${TABLES.toolCalls}
+WHERE $__timeFilter_ms(ts)${filters(...SCOPE)}
+  AND outcome != 'ok'
+GROUP BY tool, outcome, error_class, error_code
+ORDER BY failed_calls DESC
+LIMIT 50`,
+      }),
+    );
+}

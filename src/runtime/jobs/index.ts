@@ -1,0 +1,1 @@
+export { JobLimitError, Jobs, type JobState, type JobStatus, type JobsOptions, type SafeJobError } from './jobs.js';

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+
+export type JobState = 'running' | 'succeeded' | 'failed';
+
+/** What the agent sees of a failure: a code and a fixed message, never the thrown message. */
+export interface SafeJobError {
+  code: string;
+  message: string;
+}
+
+export interface JobStatus {
+  state: JobState;
+  result?: unknown;
+  error?: SafeJobError;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+export interface JobsOptions {
+  /** How long a finished job stays readable. Default 1 h. */
+  ttlMs?: number;
+  /** Running jobs are aborted (and fail with code `job_timeout`) after this. Default 15 min. */
+  maxRuntimeMs?: number;
+  /** Running jobs per tenant. Default 20. */
+  maxRunningPerTenant?: number;
+  /** Maps a thrown error to what the agent may see. Default: its `code` if it looks like one, fixed message. */
+  safeError?: (err: unknown) => SafeJobError;
+}
+
+export class JobLimitError extends Error {
+  override readonly name = 'JobLimitError';
+  readonly code = 'job_limit';
+  constructor() {
+    super('Too many jobs running for this tenant; wait for one to finish.');
+  }
+}
+
+interface Job {
+  tenantId: string;
+  status: JobStatus;
+  expiresAt: number;
+}
+
+const CODE = /^[a-z][a-z0-9_.-]{0,63}$/i;
+
+function defaultSafeError(err: unknown): SafeJobError {
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'job_timeout') return { code, message: 'The job ran out of time.' };
+  return { code: typeof code === 'string' && CODE.test(code) ? code : 'job_failed', message: 'The job failed.' };
+}
+
+/**
+ * For tools that need more than ~30 s: start returns a job id at once, the
+ * agent polls status (e.g. through a `get_job_status` tool). Jobs are
+ * tenant-scoped: another tenant's id reads as unknown. In memory, per process.
+ */
+export class Jobs {
+  private readonly jobs = new Map<string, Job>();
+  private readonly running = new Map<string, number>();
+  private readonly ttlMs: number;
+  private readonly maxRuntimeMs: number;
+  private readonly maxRunning: number;
+  private readonly safeError: (err: unknown) => SafeJobError;
+
+  constructor(options: JobsOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 3_600_000;
+    this.maxRuntimeMs = options.maxRuntimeMs ?? 15 * 60_000;
+    this.maxRunning = options.maxRunningPerTenant ?? 20;
+    this.safeError = options.safeError ?? defaultSafeError;
+  }
+
+  start(tenantId: string, fn: (signal: AbortSignal) => Promise<unknown>): { job_id: string } {
+    this.sweep();
+    const running = this.running.get(tenantId) ?? 0;
+    if (running >= this.maxRunning) throw new JobLimitError();
+    this.running.set(tenantId, running + 1);
+
+    const jobId = randomUUID();
+    const status: JobStatus = { state: 'running', startedAt: new Date().toISOString() };
+    const job: Job = { tenantId, status, expiresAt: Infinity };
+    this.jobs.set(jobId, job);
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.maxRuntimeMs);
+    timer.unref();
+    const timedOut = new Promise<never>((_, reject) =>
+      controller.signal.addEventListener('abort', () => reject(Object.assign(new Error('job timeout'), { code: 'job_timeout' }))),
+    );
+    Promise.race([Promise.resolve().then(() => fn(controller.signal)), timedOut])
+      .then(
+        (result) => {
+          job.status = { ...status, state: 'succeeded', result, finishedAt: new Date().toISOString() };
+        },
+        (err: unknown) => {
+          job.status = { ...status, state: 'failed', error: this.safeError(err), finishedAt: new Date().toISOString() };
+        },
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        job.expiresAt = Date.now() + this.ttlMs;
+        const left = (this.running.get(tenantId) ?? 1) - 1;
+        if (left <= 0) this.running.delete(tenantId);
+        else this.running.set(tenantId, left);
+      });
+    return { job_id: jobId };
+  }
+
+  /** undefined for unknown, expired and other tenants' jobs alike, so ids leak nothing. */
+  status(tenantId: string, jobId: string): JobStatus | undefined {
+    const job = this.jobs.get(jobId);
+    if (!job || job.tenantId !== tenantId) return undefined;
+    if (job.expiresAt <= Date.now()) {
+      this.jobs.delete(jobId);
+      return undefined;
+    }
+    return job.status;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, job] of this.jobs) if (job.expiresAt <= now) this.jobs.delete(id);
+  }
+}
