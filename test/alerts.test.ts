@@ -19,7 +19,6 @@ import {
   AlertEvaluator,
   alertmanagerNotifier,
   applyTemplateVariables,
-  ensureAlertTables,
   expandMacros,
   webhookNotifier,
   type AlertsSnapshot,
@@ -162,7 +161,6 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mcptrail-alerts-'));
   store = await openStore({ dataDir: dir, url: '' });
   await migrate(store);
-  await ensureAlertTables(store);
   const records: CallRecord[] = [];
   // 80 minutes of history (the latency rule's baseline hour) through the last evaluation.
   for (let m = BASE - 80 * MINUTE; m < BASE + 9 * MINUTE; m += MINUTE) records.push(...minuteOfTraffic(m));

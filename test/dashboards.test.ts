@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, migrate, type Store } from '../src/store/index.js';
-import { ensureAlertTables, ALERT_TABLES, ALERT_RULES } from '../src/alerts/index.js';
+import { ALERT_TABLES, ALERT_RULES } from '../src/alerts/index.js';
 import { renderQuery, ALL, type TemplateVariable } from '../src/alerts/macros.js';
 import { checkArtifacts } from '../src/dashboards/index.js';
 import { loadDashboards, type DashboardView, type Target } from './support/grafana-dashboards.js';
@@ -36,7 +36,6 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mcptrail-dash-'));
   store = await openStore({ dataDir: dir, url: '' });
   await migrate(store);
-  await ensureAlertTables(store);
 
   const random = rng(42);
   const outcomes: Outcome[] = ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'tool_error', 'system_error', 'deadline_exceeded', 'rate_limited', 'upstream_unavailable'];

@@ -57,9 +57,11 @@ function storeContract(name: string, setup: () => Promise<{ store: Store; teardo
       assert.deepEqual(
         tables.map((t) => `${t.name}:${t.engine}`),
         [
+          'alert_events:MergeTree',
           'otel_traces:MergeTree',
           'otel_traces_trace_id_ts:AggregatingMergeTree',
           'otel_traces_trace_id_ts_mv:MaterializedView',
+          'pipeline_events:MergeTree',
           'schema_migrations:ReplacingMergeTree',
           'tool_calls:MergeTree',
           'tool_calls_1m:AggregatingMergeTree',

@@ -9,6 +9,10 @@ export interface CliConfig {
   clickhouseUrl?: string;
   ingestToken?: string;
   readToken?: string;
+  /** Where the built-in evaluator sends alerts (Alertmanager API v2 base URL). */
+  alertmanagerUrl?: string;
+  /** Where the built-in evaluator posts Alertmanager-webhook-shaped notifications. */
+  alertWebhookUrl?: string;
 }
 
 export const DEFAULT_COLLECTOR_PORT = 4318;
@@ -25,5 +29,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     clickhouseUrl: nonEmpty(env.MCPTRAIL_CLICKHOUSE_URL),
     ingestToken: nonEmpty(env.MCPTRAIL_INGEST_TOKEN),
     readToken: nonEmpty(env.MCPTRAIL_READ_TOKEN),
+    alertmanagerUrl: nonEmpty(env.MCPTRAIL_ALERTMANAGER_URL),
+    alertWebhookUrl: nonEmpty(env.MCPTRAIL_ALERT_WEBHOOK_URL),
   };
 }

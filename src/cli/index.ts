@@ -6,6 +6,7 @@ import { callsCommand } from './calls.js';
 import { traceCommand } from './trace.js';
 import { migrateCommand } from './migrate.js';
 import { upCommand } from './up.js';
+import { alertsCommand, collectorAlertsSource } from './alerts.js';
 import { OUTCOMES } from '../record/schema.js';
 
 const USAGE = `usage: mcptrail <command> [options]
@@ -16,6 +17,7 @@ commands:
   calls                  list tool calls, newest first
        [--tool T] [--tenant X] [--agent A] [--outcome O] [--since 1h] [--limit 100] [--json]
   trace <traceId>        the spans and call records of one trace [--json]
+  alerts                 the alert rules' current state: firing, pending, recently resolved [--json]
   migrate                apply pending schema migrations [--json]
 
 environment:
@@ -23,7 +25,9 @@ environment:
   MCPTRAIL_CLICKHOUSE_URL  use a ClickHouse server over HTTP instead of the embedded engine
   MCPTRAIL_COLLECTOR_URL   the collector the CLI reads from (default http://127.0.0.1:${DEFAULT_COLLECTOR_PORT})
   MCPTRAIL_INGEST_TOKEN    bearer token required by /v1/* when set
-  MCPTRAIL_READ_TOKEN      bearer token required by /api/* when set`;
+  MCPTRAIL_READ_TOKEN      bearer token required by /api/* when set
+  MCPTRAIL_ALERTMANAGER_URL   send alerts to this Alertmanager (API v2)
+  MCPTRAIL_ALERT_WEBHOOK_URL  post alert notifications to this webhook`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -36,6 +40,11 @@ export async function main(argv: string[]): Promise<number> {
         return await calls(rest, out);
       case 'trace':
         return await trace(rest, out);
+      case 'alerts': {
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
+        out(await alertsCommand(collectorAlertsSource(loadConfig()), values.json!));
+        return 0;
+      }
       case 'migrate': {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
         out(await migrateCommand(loadConfig(), values.json!));

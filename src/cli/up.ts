@@ -7,6 +7,7 @@ import { relative } from 'node:path';
 import { openStore, migrate } from '../store/index.js';
 import { createCollector } from '../collector/index.js';
 import { startDemo, type Demo } from '../demo/index.js';
+import { AlertEvaluator, alertmanagerNotifier, webhookNotifier, type Notifier } from '../alerts/index.js';
 import type { CliConfig } from './config.js';
 
 export interface UpOptions {
@@ -21,11 +22,18 @@ export interface UpOptions {
 export async function upCommand(config: CliConfig, opts: UpOptions, print: (line: string) => void): Promise<() => Promise<void>> {
   const store = await openStore({ url: config.clickhouseUrl, dataDir: config.dataDir });
   await migrate(store);
-  const collector = await createCollector({ store, ingestToken: config.ingestToken, readToken: config.readToken });
+  // The same rules Grafana is provisioned with, evaluated here so alerts reach people without Grafana.
+  const notifiers: Notifier[] = [];
+  if (config.alertmanagerUrl) notifiers.push(alertmanagerNotifier({ url: config.alertmanagerUrl }));
+  if (config.alertWebhookUrl) notifiers.push(webhookNotifier({ url: config.alertWebhookUrl }));
+  const evaluator = new AlertEvaluator({ store, notifiers });
+  const collector = await createCollector({ store, ingestToken: config.ingestToken, readToken: config.readToken, alerts: evaluator });
   await collector.app.listen({ host: opts.host, port: opts.port });
   const address = collector.app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const collectorUrl = `http://${opts.host}:${port}`;
+
+  evaluator.start();
 
   let demo: Demo | undefined;
   if (opts.demo) {
@@ -44,6 +52,8 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   print('mcptrail is up');
   print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces, records /v1/records, audit API /api/calls)`);
   print(`  store         ${where}`);
+  const targets = [config.alertmanagerUrl && `Alertmanager ${config.alertmanagerUrl}`, config.alertWebhookUrl && `webhook ${config.alertWebhookUrl}`].filter(Boolean);
+  print(`  alerts        ${evaluator.rules.length} rules evaluated every minute → ${targets.length ? targets.join(', ') : 'no receiver (set MCPTRAIL_ALERTMANAGER_URL or MCPTRAIL_ALERT_WEBHOOK_URL)'}`);
   if (demo) {
     const tenants = [...new Set(demo.file.agents.map((a) => a.tenantId))];
     print(`  demo MCP      ${demo.file.mcpUrl}  (crm.search_contacts, crm.update_deal, crm.issue_refund)`);
@@ -57,10 +67,12 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   print('  npx mcptrail calls --tenant acme --since 15m');
   print('  npx mcptrail calls --outcome denied --json');
   print('  npx mcptrail trace <TRACE>                  # the spans of one call, down to the upstream request');
+  print('  npx mcptrail alerts                         # what the alert rules see now');
   print('Ctrl-C stops everything.');
 
   return async () => {
     await demo?.close();
+    await evaluator.stop();
     await collector.close();
     await store.close();
   };

@@ -7,6 +7,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isStoreError, type Store } from '../store/index.js';
 import { auditApi } from './api.js';
+import { alertsApi, type AlertsSource } from '../alerts/api.js';
 import { bearerGuard } from './auth.js';
 import { DEFAULT_BODY_LIMITS, acceptRawBodies, type BodyLimits } from './body.js';
 import { HttpError } from './errors.js';
@@ -23,6 +24,8 @@ export interface CollectorOptions {
   logger?: FastifyBaseLogger;
   batch?: Partial<BatchOptions>;
   limits?: Partial<BodyLimits>;
+  /** The built-in alert evaluator, whose state `GET /api/alerts` serves. */
+  alerts?: AlertsSource;
 }
 
 export interface Collector {
@@ -68,6 +71,7 @@ export async function createCollector(opts: CollectorOptions): Promise<Collector
   await app.register(async (api) => {
     if (readToken) api.addHook('onRequest', bearerGuard(readToken));
     await api.register(auditApi(opts.store));
+    await api.register(alertsApi(opts.alerts));
   });
 
   // Requests still in flight finish first (fastify waits for them), then the last batches go out.

@@ -4,8 +4,10 @@
  * `migrate()` can run on every start and after a crash halfway through.
  */
 import {
+  CREATE_ALERT_EVENTS,
   CREATE_DATABASE,
   CREATE_OTEL_TRACES,
+  CREATE_PIPELINE_EVENTS,
   CREATE_OTEL_TRACES_TRACE_ID_TS,
   CREATE_OTEL_TRACES_TRACE_ID_TS_MV,
   CREATE_SCHEMA_MIGRATIONS,
@@ -40,6 +42,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE_OTEL_TRACES_TRACE_ID_TS,
       CREATE_OTEL_TRACES_TRACE_ID_TS_MV,
     ],
+  },
+  {
+    version: 2,
+    name: 'alert_events, pipeline_events',
+    statements: [CREATE_ALERT_EVENTS, CREATE_PIPELINE_EVENTS],
   },
 ];
 

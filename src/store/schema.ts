@@ -22,6 +22,10 @@ export const TABLES = {
   otelTraces: `${DATABASE}.otel_traces`,
   otelTracesTraceIdTs: `${DATABASE}.otel_traces_trace_id_ts`,
   otelTracesTraceIdTsMv: `${DATABASE}.otel_traces_trace_id_ts_mv`,
+  /** Fired/resolved alert transitions written by the built-in evaluator (dashboard annotations). */
+  alertEvents: `${DATABASE}.alert_events`,
+  /** Pipeline health events (shipper drops, spool overflow) reported by record shippers. */
+  pipelineEvents: `${DATABASE}.pipeline_events`,
 } as const;
 
 export const CREATE_DATABASE = `CREATE DATABASE IF NOT EXISTS ${DATABASE}`;
@@ -156,3 +160,36 @@ AS SELECT
 FROM ${TABLES.otelTraces}
 WHERE TraceId != ''
 GROUP BY TraceId`;
+
+export const CREATE_ALERT_EVENTS = `
+CREATE TABLE IF NOT EXISTS ${TABLES.alertEvents} (
+    ts DateTime64(3, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    rule_uid LowCardinality(String),
+    alertname LowCardinality(String),
+    state LowCardinality(String),
+    severity LowCardinality(String),
+    tenant_id LowCardinality(String),
+    fingerprint String,
+    labels Map(LowCardinality(String), String),
+    value Float64,
+    starts_at DateTime64(3, 'UTC'),
+    summary String CODEC(ZSTD(3))
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(ts)
+ORDER BY (rule_uid, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS ttl_only_drop_parts = 1`;
+
+export const CREATE_PIPELINE_EVENTS = `
+CREATE TABLE IF NOT EXISTS ${TABLES.pipelineEvents} (
+    ts DateTime64(3, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    service LowCardinality(String),
+    instance String,
+    event LowCardinality(String),
+    reason LowCardinality(String),
+    count UInt64 CODEC(T64, ZSTD(1))
+) ENGINE = MergeTree()
+PARTITION BY toDate(ts)
+ORDER BY (event, service, ts)
+TTL toDateTime(ts) + INTERVAL 90 DAY
+SETTINGS ttl_only_drop_parts = 1`;
