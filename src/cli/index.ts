@@ -8,6 +8,7 @@ import { migrateCommand } from './migrate.js';
 import { upCommand } from './up.js';
 import { alertsCommand, collectorAlertsSource } from './alerts.js';
 import { OUTCOMES } from '../record/schema.js';
+import { isStoreError } from '../store/index.js';
 
 const USAGE = `usage: mcptrail <command> [options]
 
@@ -63,6 +64,20 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       process.stderr.write(`mcptrail: ${err.message}\n`);
       return err.exitCode;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const { address, port } = err as { address?: string; port?: number };
+      process.stderr.write(`mcptrail: ${address ?? '127.0.0.1'}:${port ?? '?'} is already in use (is \`mcptrail up\` already running?). Stop it or pick another port.\n`);
+      return 1;
+    }
+    if (isStoreError(err)) {
+      // The store's message can quote data: show it to the operator on the terminal, never log it.
+      const hint =
+        err.driver === 'embedded'
+          ? `\nThe embedded store is owned by one process at a time: if \`mcptrail up\` is running on ${loadConfig().dataDir}, read through its collector (MCPTRAIL_COLLECTOR_URL).`
+          : '\nCheck MCPTRAIL_CLICKHOUSE_URL and that the server is reachable.';
+      process.stderr.write(`mcptrail: store error (${err.code}): ${err.message}${hint}\n`);
+      return 1;
     }
     if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`mcptrail: ${(err as Error).message}\n\n${USAGE}\n`);
