@@ -1,7 +1,7 @@
 /** Audit: which agent ran which tool for which tenant, with what outcome, and a link into the call's trace. */
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { OUTCOMES } from '../record/schema.js';
-import { customVariable, queryVariable, table } from './panels.js';
+import { baseDashboard, customVariable, queryVariable, table, tenantVariable } from './panels.js';
 import { TABLES, filters, varFilter } from './sql.js';
 import { traceDataLink } from './trace.js';
 
@@ -11,18 +11,8 @@ const SCOPE = [varFilter('tenant_id', 'tenant'), varFilter('agent_id', 'agent'),
 export const AUDIT_UID = 'mcptrail-audit';
 
 export function auditDashboard(): DashboardBuilder {
-  return new DashboardBuilder('mcptrail / Audit')
-    .uid(AUDIT_UID)
-    .tags(['mcptrail', 'audit'])
-    .time({ from: 'now-1h', to: 'now' })
-    .timezone('utc')
-    .withVariable(
-      queryVariable({
-        name: 'tenant',
-        label: 'Tenant',
-        sql: `SELECT DISTINCT tenant_id FROM ${TABLES.toolCalls1m} WHERE $__timeFilter(minute) ORDER BY tenant_id`,
-      }),
-    )
+  return baseDashboard({ title: 'mcptrail / Audit', uid: AUDIT_UID, tags: ['audit'], from: 'now-1h' })
+    .withVariable(tenantVariable())
     .withVariable(
       queryVariable({
         name: 'agent',

@@ -1,6 +1,6 @@
 /** Fleet overview: is the MCP fleet healthy, and if not, which tenants and tools hurt. Reads the rollup only. */
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { queryVariable, table, timeseries } from './panels.js';
+import { baseDashboard, queryVariable, table, tenantVariable, timeseries } from './panels.js';
 import { FAILURE_OUTCOMES, PERCENTILES, TABLES, filters, quoted, varFilter } from './sql.js';
 
 const ROLLUP = TABLES.toolCalls1m;
@@ -9,19 +9,8 @@ const WHERE = `WHERE $__timeFilter(minute)${filters(varFilter('tenant_id', 'tena
 export const FLEET_UID = 'mcptrail-fleet';
 
 export function fleetDashboard(): DashboardBuilder {
-  return new DashboardBuilder('mcptrail / Fleet overview')
-    .uid(FLEET_UID)
-    .tags(['mcptrail'])
-    .time({ from: 'now-6h', to: 'now' })
-    .refresh('1m')
-    .timezone('utc')
-    .withVariable(
-      queryVariable({
-        name: 'tenant',
-        label: 'Tenant',
-        sql: `SELECT DISTINCT tenant_id FROM ${ROLLUP} WHERE $__timeFilter(minute) ORDER BY tenant_id`,
-      }),
-    )
+  return baseDashboard({ title: 'mcptrail / Fleet overview', uid: FLEET_UID, from: 'now-6h', refresh: '1m' })
+    .withVariable(tenantVariable())
     .withVariable(
       queryVariable({
         name: 'tool',

@@ -5,7 +5,7 @@ import { GraphThresholdsStyleMode } from '@grafana/grafana-foundation-sdk/common
 import { ALERT_RULES, type AlertRule } from '../alerts/rules.js';
 import { ALERT_TABLES } from '../alerts/tables.js';
 import { ds, sqlQuery, Format } from './query.js';
-import { table, timeseries } from './panels.js';
+import { baseDashboard, table, timeseries } from './panels.js';
 
 export const INCIDENTS_UID = 'mcptrail-incidents';
 
@@ -29,12 +29,7 @@ function signalPanel(rule: AlertRule) {
 }
 
 export function incidentsDashboard(): DashboardBuilder {
-  let dashboard = new DashboardBuilder('mcptrail / Incidents')
-    .uid(INCIDENTS_UID)
-    .tags(['mcptrail', 'alerts'])
-    .time({ from: 'now-3h', to: 'now' })
-    .refresh('1m')
-    .timezone('utc')
+  let dashboard = baseDashboard({ title: 'mcptrail / Incidents', uid: INCIDENTS_UID, tags: ['alerts'], from: 'now-3h', refresh: '1m' })
     .annotation(
       new AnnotationQueryBuilder()
         .name('Alerts (built-in evaluator)')

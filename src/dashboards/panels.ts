@@ -1,8 +1,31 @@
 /** Panel and variable helpers so each dashboard file reads as a list of questions it answers. */
-import { QueryVariableBuilder, CustomVariableBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DashboardBuilder, QueryVariableBuilder, CustomVariableBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TimeSeriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { ds, sqlQuery, Format } from './query.js';
+import { TABLES } from './sql.js';
+
+/** What every mcptrail dashboard shares: UTC, tagged, a default range and refresh. */
+export function baseDashboard(d: { title: string; uid: string; tags?: string[]; from: string; refresh?: string }): DashboardBuilder {
+  const builder = new DashboardBuilder(d.title)
+    .uid(d.uid)
+    .tags(['mcptrail', ...(d.tags ?? [])])
+    .time({ from: d.from, to: 'now' })
+    .timezone('utc');
+  return d.refresh ? builder.refresh(d.refresh) : builder;
+}
+
+/** The tenant picker every dashboard starts with, read from the rollup (cheap at any range). */
+export function tenantVariable(opts: { multi?: boolean } = {}): QueryVariableBuilder {
+  const multi = opts.multi ?? true;
+  return queryVariable({
+    name: 'tenant',
+    label: 'Tenant',
+    multi,
+    includeAll: multi,
+    sql: `SELECT DISTINCT tenant_id FROM ${TABLES.toolCalls1m} WHERE $__timeFilter(minute) ORDER BY tenant_id`,
+  });
+}
 
 export interface PanelSpec {
   title: string;

@@ -1,6 +1,6 @@
 /** One tenant: its tools' traffic, failures by class, latency and the upstream's health as the tenant sees it. */
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { queryVariable, table, timeseries } from './panels.js';
+import { baseDashboard, queryVariable, table, tenantVariable, timeseries } from './panels.js';
 import { PERCENTILES, TABLES, filters, varFilter } from './sql.js';
 
 const ROLLUP = TABLES.toolCalls1m;
@@ -17,21 +17,8 @@ GROUP BY time, tool
 ORDER BY time`;
 
 export function tenantDashboard(): DashboardBuilder {
-  return new DashboardBuilder('mcptrail / Tenant')
-    .uid(TENANT_UID)
-    .tags(['mcptrail'])
-    .time({ from: 'now-6h', to: 'now' })
-    .refresh('1m')
-    .timezone('utc')
-    .withVariable(
-      queryVariable({
-        name: 'tenant',
-        label: 'Tenant',
-        multi: false,
-        includeAll: false,
-        sql: `SELECT DISTINCT tenant_id FROM ${ROLLUP} WHERE $__timeFilter(minute) ORDER BY tenant_id`,
-      }),
-    )
+  return baseDashboard({ title: 'mcptrail / Tenant', uid: TENANT_UID, from: 'now-6h', refresh: '1m' })
+    .withVariable(tenantVariable({ multi: false }))
     .withVariable(
       queryVariable({
         name: 'tool',
