@@ -71,7 +71,8 @@ async function connectAs(agentId: string): Promise<Client> {
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'mcptrail-e2e-'));
   up = spawn(process.execPath, [CLI, 'up', '--demo', '--port', '0', '--mcp-port', '0', '--upstream-port', '0', '--rate', '2'], {
-    env: { ...process.env, MCPTRAIL_DATA_DIR: dataDir },
+    // No scheduled incidents: this test wants the quiet baseline.
+    env: { ...process.env, MCPTRAIL_DATA_DIR: dataDir, MCPTRAIL_DEMO_INCIDENTS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   up.stdout!.on('data', (d) => (upOutput += d));
@@ -102,8 +103,9 @@ test('one call: exactly one record and a trace that reaches the upstream', async
   const { traceId, spanId, traceparent } = newTraceparent();
   const result = await client.callTool({ name: 'crm.search_contacts', arguments: { query: 'ada', limit: 3 }, _meta: { traceparent } });
   await client.close();
-  // The demo upstream fails a few percent of requests; that is still one call, one record.
-  const expectedOutcome = result.isError ? 'system_error' : 'ok';
+  // The demo upstream fails a few percent of requests (reads are retried, but
+  // may still fail or trip a budget); that is still one call, one record.
+  const failureOutcomes = ['system_error', 'deadline_exceeded', 'upstream_unavailable', 'rate_limited'];
 
   const records = await waitFor('the call record', async () => {
     const rows = JSON.parse(await cli('calls', '--json', '--since', '10m', '--tool', 'crm.search_contacts', '--limit', '1000')) as Array<Record<string, unknown>>;
@@ -115,7 +117,8 @@ test('one call: exactly one record and a trace that reaches the upstream', async
   assert.equal(rec.agent_id, 'acme-billing-bot');
   assert.equal(rec.tenant_id, 'acme');
   assert.equal(rec.tool, 'crm.search_contacts');
-  assert.equal(rec.outcome, expectedOutcome);
+  if (result.isError) assert.ok(failureOutcomes.includes(rec.outcome as string), `outcome ${rec.outcome}`);
+  else assert.equal(rec.outcome, 'ok');
   assert.equal(rec.auth_method, 'jwt');
   assert.ok((rec.upstream_calls as number) >= 1);
 
@@ -147,13 +150,14 @@ test('one call: exactly one record and a trace that reaches the upstream', async
   assert.ok(upstream.requests.some((r) => r.traceparent.split('-')[2] === view.client.spanId), 'traceparent names the CLIENT span');
 });
 
-test('a refund without its scope is denied and recorded', async () => {
+test('a refund without its scope is denied (HTTP 403 at the edge) and recorded', async () => {
   const client = await connectAs('globex-sales-agent');
   const { traceId, traceparent } = newTraceparent();
-  const result = await client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-1', amount: 10 }, _meta: { traceparent } });
+  await assert.rejects(
+    client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-1', amount: 10 }, _meta: { traceparent } }),
+    (err: { code?: number; message?: string }) => err.code === 403 && /refunds:write/.test(err.message ?? ''),
+  );
   await client.close();
-  assert.equal(result.isError, true);
-  assert.match(JSON.stringify(result.content), /refunds:write/);
   const rec = await waitFor('the denied record', async () => {
     const rows = JSON.parse(await cli('calls', '--json', '--since', '10m', '--outcome', 'denied', '--tenant', 'globex', '--limit', '1000')) as Array<Record<string, unknown>>;
     return rows.find((r) => r.trace_id === traceId);

@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { createAuthenticator } from '../src/auth/index.js';
-import { instrument } from '../src/instrument/index.js';
+import { instrument, unwrapUntrusted } from '../src/instrument/index.js';
 import { AUDIENCE, ISSUER, mintHs256, standardClaims } from './support/auth-keys.js';
 import {
   connectClient,
@@ -21,6 +21,9 @@ import { startUpstream, type FakeUpstream } from './support/mcp-upstream.js';
 const SECRET = 'instrument-test-secret-0123456789abcdef';
 const exporter = installTracing();
 const authenticator = createAuthenticator({ jwt: { secret: SECRET, issuer: ISSUER, audience: AUDIENCE } });
+
+/** Tool output arrives inside an untrusted-data boundary; these tests look at what is inside. */
+const textOf = (res: { content?: { text?: string }[] }, i = 0) => unwrapUntrusted(res.content?.[i]?.text ?? '');
 
 function serverSpans(tool: string): ReadableSpan[] {
   return exporter.getFinishedSpans().filter((s) => s.name === `tools/call ${tool}` && s.kind === SpanKind.SERVER);
@@ -67,7 +70,8 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       const tp = newTraceparent();
       const c = await client();
       const res = await c.callTool('echo', { text: 'hello-args-value' }, { traceparent: tp.header });
-      assert.equal(res.content?.[0]?.text, 'hello-args-value');
+      assert.match(res.content?.[0]?.text ?? '', /^<untrusted-data id="[0-9a-f]{32}">\n/);
+      assert.equal(textOf(res), 'hello-args-value');
 
       const span = onlyServerSpan('echo');
       assert.equal(span.spanContext().traceId, tp.traceId);
@@ -122,7 +126,7 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       const c = await client();
       // A tenant in the arguments must not matter (whoami takes none; extra keys are stripped or ignored).
       const res = await c.callTool('whoami', {});
-      assert.deepEqual(JSON.parse(res.content![0]!.text!), { tenant: 'tenant-a', agent: 'agent-1', tool: 'whoami' });
+      assert.deepEqual(JSON.parse(textOf(res)), { tenant: 'tenant-a', agent: 'agent-1', tool: 'whoami' });
       await c.callTool('echo', { text: 'two' });
       assert.equal(sink.records.length, 2);
       const [who, echo] = sink.records;
@@ -194,7 +198,7 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       const c = await client();
       const res = await c.callTool('fail', {});
       assert.equal(res.isError, true);
-      assert.equal(res.content?.[0]?.text, 'no such customer');
+      assert.equal(textOf(res), 'no such customer');
       const span = onlyServerSpan('fail');
       assert.equal(span.attributes['error.type'], 'tool_error');
       assert.equal(span.status.code, SpanStatusCode.ERROR);
@@ -215,7 +219,7 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
 
       const admin = await client({}, await mintHs256(SECRET, standardClaims({ scope: 'crm:read crm:admin' })));
       const ok = await admin.callTool('secure', {});
-      assert.equal(ok.content?.[0]?.text, 'classified');
+      assert.equal(textOf(ok), 'classified');
       assert.equal(sink.records[1]!.outcome, 'ok');
     });
 
@@ -223,7 +227,7 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       const tp = newTraceparent();
       const c = await client();
       const res = await c.callTool('call_upstream', {}, { traceparent: tp.header });
-      assert.deepEqual(JSON.parse(res.content![0]!.text!), { pong: true });
+      assert.deepEqual(JSON.parse(textOf(res)), { pong: true });
 
       assert.equal(upstream.seen.length, 1);
       const seen = upstream.seen[0]!;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { createAuthenticator } from '../src/auth/index.js';
+import { unwrapUntrusted } from '../src/instrument/index.js';
 import {
   CallRecordSchema,
   createLogger,
@@ -162,7 +163,8 @@ describe('end to end: a canary in arguments and in a thrown error', () => {
   test('the canary reaches no span, log line, record or agent-visible text', async () => {
     // Allow-listed field (echo allows `text`) carrying the canary.
     const echoed = await client.callTool('echo', { text: CANARY });
-    assert.equal(echoed.content?.[0]?.text, CANARY, 'the tool itself still sees its input');
+    // Tool output now arrives inside an untrusted-data boundary; the content is unchanged.
+    assert.equal(unwrapUntrusted(echoed.content?.[0]?.text ?? ''), CANARY, 'the tool itself still sees its input');
 
     const res = await client.callTool('leaky', { query: CANARY, api_key: CANARY, note: `see ${CANARY}` });
     assert.equal(res.isError, true);

@@ -13,10 +13,17 @@ interface Received {
 /** A real collector stand-in: answers from a scripted list of statuses, then 200. */
 function startCollector() {
   const batches: Received[] = [];
+  const events: Record<string, unknown>[] = [];
   let script: { status: number; headers?: Record<string, string> }[] = [];
   const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
+    if (req.url === '/v1/events') {
+      // Drop reports (shipper_drop pipeline events): acknowledged, kept apart from records.
+      events.push(...body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
+      res.writeHead(200).end('{}');
+      return;
+    }
     const next = script.shift();
     if (next && next.status !== 200) {
       res.writeHead(next.status, next.headers).end();
@@ -31,6 +38,7 @@ function startCollector() {
   });
   return {
     batches,
+    events,
     script: (s: typeof script) => void (script = s),
     listen: () => new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/records`))),
     close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
@@ -52,6 +60,7 @@ describe('shipper', () => {
   after(() => collector.close());
   beforeEach(() => {
     collector.batches.length = 0;
+    collector.events.length = 0;
     collector.script([]);
   });
 
@@ -103,6 +112,8 @@ describe('shipper', () => {
     await shipper.flush();
     assert.equal(shipper.stats().rejected, 1);
     assert.equal(collector.batches.length, 0);
+    await shipper.flush();
+    assert.deepEqual(collector.events.map((e) => [e.event, e.reason, e.count]), [['shipper_drop', 'rejected', 1]]);
     await shipper.close();
   });
 

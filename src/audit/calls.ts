@@ -33,10 +33,13 @@ export async function listCalls(store: Store, filter: CallFilter = {}): Promise<
   );
 }
 
-/** The audit records of one trace, oldest first. */
-export async function callsForTrace(store: Store, traceId: string, limit = MAX_LIMIT): Promise<CallRecord[]> {
-  return store.query<CallRecord>(
-    `SELECT * FROM ${TABLES.toolCalls} WHERE trace_id = {traceId:String} ORDER BY ts LIMIT {limit:UInt32}`,
-    { traceId, limit },
-  );
+/** The audit records of one trace, oldest first; only `tenant`'s when given. */
+export async function callsForTrace(store: Store, traceId: string, limit = MAX_LIMIT, tenant?: string): Promise<CallRecord[]> {
+  const params: QueryParams = { traceId, limit };
+  let where = 'trace_id = {traceId:String}';
+  if (tenant !== undefined) {
+    where += ' AND tenant_id = {tenant:String}';
+    params.tenant = tenant;
+  }
+  return store.query<CallRecord>(`SELECT * FROM ${TABLES.toolCalls} WHERE ${where} ORDER BY ts LIMIT {limit:UInt32}`, params);
 }

@@ -38,7 +38,7 @@ export const CallFilterSchema = z
             return false;
           }
         },
-        { message: 'since must be a duration like 30s, 15m, 1h or 7d (at most 90d)' },
+        { message: 'since must be a duration like 30s, 15m, 1h or 7d (at most 31d)' },
       )
       .optional(),
     limit: z.coerce

@@ -1,6 +1,6 @@
 /** Audit queries shared by the collector's API and the CLI: all parameterised, all read-only. */
 export { listCalls, callsForTrace } from './calls.js';
-export { getTrace, type TraceView, type SpanView, type SpanEventView } from './traces.js';
+export { getTrace, TENANT_SPAN_ATTRIBUTE, type TraceView, type SpanView, type SpanEventView, type TraceReadOptions } from './traces.js';
 export { parseSince, SINCE_PATTERN, MAX_SINCE_SECONDS } from './since.js';
 export {
   CallFilterSchema,

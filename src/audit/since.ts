@@ -1,8 +1,8 @@
 /** Durations like `30s`, `15m`, `1h`, `7d`, as the CLI and API accept them. */
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 export const SINCE_PATTERN = /^(\d{1,7})([smhd])$/;
-/** Audit reads look back at most this far (the tool_calls TTL). */
-export const MAX_SINCE_SECONDS = 90 * 86_400;
+/** Audit reads look back at most this far: bounds what one API request can make the store scan. */
+export const MAX_SINCE_SECONDS = 31 * 86_400;
 
 /** `'1h'` → 3600. Throws a RangeError naming the accepted forms otherwise. */
 export function parseSince(since: string): number {

@@ -81,10 +81,50 @@ WHERE TraceId = trace_id AND Timestamp >= trace_start AND Timestamp <= trace_end
 ORDER BY Timestamp, SpanId
 LIMIT 10000`;
 
-export async function getTrace(store: Store, traceId: string): Promise<TraceView> {
+export interface TraceReadOptions {
+  /** Only this tenant's part of the trace (a tenant-scoped reader). */
+  tenant?: string;
+}
+
+/** The span attribute instrument() puts the verified tenant in. */
+export const TENANT_SPAN_ATTRIBUTE = 'mcptrail.tenant_id';
+
+export async function getTrace(store: Store, traceId: string, opts: TraceReadOptions = {}): Promise<TraceView> {
   if (!isTraceId(traceId)) throw new RangeError('traceId must be 32 lowercase hex characters');
-  const [rows, calls] = await Promise.all([store.query<SpanRow>(SPANS_SQL, { traceId }), callsForTrace(store, traceId)]);
-  return { traceId, spans: rows.map(toSpanView), calls };
+  const { tenant } = opts;
+  const calls = await callsForTrace(store, traceId, undefined, tenant);
+  // A tenant sees a trace only through its own calls: none, nothing (not even whether the trace exists).
+  if (tenant !== undefined && calls.length === 0) return { traceId, spans: [], calls };
+  const rows = await store.query<SpanRow>(SPANS_SQL, { traceId });
+  const visible = tenant === undefined ? rows : tenantSubtree(rows, tenant, calls);
+  return { traceId, spans: visible.map(toSpanView), calls };
+}
+
+/**
+ * The spans of `tenant`'s calls and everything below them. A trace id comes
+ * from the client's traceparent, so another tenant can share it: their calls'
+ * spans (and the upstream requests under those) stay hidden.
+ */
+function tenantSubtree(rows: SpanRow[], tenant: string, calls: CallRecord[]): SpanRow[] {
+  const allowed = new Set<string>(calls.map((c) => c.span_id).filter(Boolean));
+  for (const r of rows) if (r.attributes?.[TENANT_SPAN_ATTRIBUTE] === tenant) allowed.add(r.spanId);
+  for (const r of rows) {
+    const owner = r.attributes?.[TENANT_SPAN_ATTRIBUTE];
+    if (owner !== undefined && owner !== tenant) allowed.delete(r.spanId);
+  }
+  // Descendants, to a fixed point (spans are few; parents usually precede children in time order).
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const r of rows) {
+      if (allowed.has(r.spanId) || !allowed.has(r.parentSpanId)) continue;
+      const owner = r.attributes?.[TENANT_SPAN_ATTRIBUTE];
+      if (owner !== undefined && owner !== tenant) continue;
+      allowed.add(r.spanId);
+      grew = true;
+    }
+  }
+  return rows.filter((r) => allowed.has(r.spanId));
 }
 
 function toSpanView(r: SpanRow): SpanView {

@@ -1,23 +1,51 @@
-/** The audit API under /api: thin HTTP over src/audit, with validated parameters. */
+/**
+ * The audit API under /api: thin HTTP over src/audit, with validated
+ * parameters and the caller's read scope applied. A tenant-scoped token reads
+ * its own tenant only: asking for another tenant is a 403 (an explicit
+ * refusal, so a misconfigured client notices), leaving the tenant out means
+ * "mine".
+ */
 import type { FastifyInstance } from 'fastify';
 import { CallFilterSchema, describeIssues, getTrace, listCalls } from '../audit/index.js';
+import type { AlertsSnapshot } from '../alerts/evaluator.js';
+import type { AlertsSource } from '../alerts/api.js';
 import type { Store } from '../store/index.js';
 import { HttpError } from './errors.js';
+import { scopeOf, tenantOf } from './read-scope.js';
 
 const LOOSE_TRACE_ID = /^[0-9a-fA-F]{32}$/;
 
-export function auditApi(store: Store) {
+export function auditApi(store: Store, alerts?: AlertsSource) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/api/calls', async (req) => {
       const parsed = CallFilterSchema.safeParse(req.query ?? {});
       if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
-      return { calls: await listCalls(store, parsed.data) };
+      const filter = parsed.data;
+      const tenant = tenantOf(scopeOf(req));
+      if (tenant !== undefined) {
+        if (filter.tenant !== undefined && filter.tenant !== tenant) throw new HttpError(403, 'this read token is scoped to another tenant');
+        filter.tenant = tenant;
+      }
+      return { calls: await listCalls(store, filter) };
     });
 
     app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', async (req) => {
       const { traceId } = req.params;
       if (!LOOSE_TRACE_ID.test(traceId)) throw new HttpError(400, 'traceId must be 32 hex characters');
-      return getTrace(store, traceId.toLowerCase());
+      return getTrace(store, traceId.toLowerCase(), { tenant: tenantOf(scopeOf(req)) });
+    });
+
+    // The alerts view of src/alerts/api.ts, plus the read scope: a tenant sees alerts labelled with its tenant only.
+    app.get('/api/alerts', async (req) => {
+      const query = (req.query ?? {}) as Record<string, unknown>;
+      const rule = typeof query.rule === 'string' ? query.rule : undefined;
+      const state = typeof query.state === 'string' ? query.state : undefined;
+      const snapshot: AlertsSnapshot = alerts?.snapshot() ?? { evaluatedAt: null, rules: [], alerts: [] };
+      const tenant = tenantOf(scopeOf(req));
+      const visible = snapshot.alerts.filter(
+        (a) => (!rule || a.ruleUid === rule) && (!state || a.state === state) && (tenant === undefined || a.labels.tenant_id === tenant),
+      );
+      return { ...snapshot, alerts: visible };
     });
   };
 }

@@ -7,20 +7,30 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isStoreError, type Store } from '../store/index.js';
 import { auditApi } from './api.js';
-import { alertsApi, type AlertsSource } from '../alerts/api.js';
+import type { AlertsSource } from '../alerts/api.js';
 import { bearerGuard } from './auth.js';
+import { existingCallIds } from './dedup.js';
+import { readGuard, readTokensFromEnv, type ReadScope } from './read-scope.js';
+import { eventsReceiver } from './receivers/events.js';
 import { DEFAULT_BODY_LIMITS, acceptRawBodies, type BodyLimits } from './body.js';
 import { HttpError } from './errors.js';
 import { otlpReceiver } from './receivers/otlp.js';
 import { recordsReceiver } from './receivers/records.js';
-import { BatchWriter, DEFAULT_BATCH, type BatchOptions } from './writer.js';
+import { BatchWriter, DEFAULT_BATCH, type BatchOptions, type WriterStats } from './writer.js';
+import { TABLES } from '../store/index.js';
 
 export interface CollectorOptions {
   store: Store;
   /** Required on /v1/* when set. Default: env MCPTRAIL_INGEST_TOKEN. */
   ingestToken?: string;
-  /** Required on /api/* when set. Default: env MCPTRAIL_READ_TOKEN. */
+  /** Operator read token for /api/*. Default: env MCPTRAIL_READ_TOKEN. */
   readToken?: string;
+  /**
+   * More read tokens, each scoped to a tenant or the operator. Default: env
+   * MCPTRAIL_READ_TOKENS (JSON) or MCPTRAIL_READ_TOKENS_FILE. With no read
+   * token at all, reads are open.
+   */
+  readTokens?: Record<string, ReadScope>;
   logger?: FastifyBaseLogger;
   batch?: Partial<BatchOptions>;
   limits?: Partial<BodyLimits>;
@@ -32,6 +42,8 @@ export interface Collector {
   app: FastifyInstance;
   /** Writes every pending batch now. */
   flush(): Promise<void>;
+  /** The writer's counters (pending rows, retries, duplicates skipped, dedup lookup time). */
+  stats(): WriterStats;
   /** Stops the HTTP server and flushes pending batches. The store stays open (its owner closes it). */
   close(): Promise<void>;
 }
@@ -41,7 +53,8 @@ export async function createCollector(opts: CollectorOptions): Promise<Collector
   const readToken = opts.readToken ?? (process.env.MCPTRAIL_READ_TOKEN || undefined);
   const limits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...opts.limits };
   const app: FastifyInstance = opts.logger ? Fastify({ loggerInstance: opts.logger }) : Fastify({ logger: false });
-  const writer = new BatchWriter(opts.store, { ...DEFAULT_BATCH, ...opts.batch }, app.log);
+  const readTokens = opts.readTokens ?? readTokensFromEnv();
+  const writer = new BatchWriter(opts.store, { ...DEFAULT_BATCH, ...opts.batch }, app.log, { [TABLES.toolCalls]: existingCallIds });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HttpError) return reply.code(err.statusCode).headers(err.headers).send({ error: err.message });
@@ -66,20 +79,23 @@ export async function createCollector(opts: CollectorOptions): Promise<Collector
     acceptRawBodies(ingest, limits);
     await ingest.register(otlpReceiver(writer, limits));
     await ingest.register(recordsReceiver(writer, limits));
+    await ingest.register(eventsReceiver(opts.store, limits));
   });
 
   await app.register(async (api) => {
-    if (readToken) api.addHook('onRequest', bearerGuard(readToken));
-    await api.register(auditApi(opts.store));
-    await api.register(alertsApi(opts.alerts));
+    api.addHook('onRequest', readGuard(readToken, readTokens));
+    await api.register(auditApi(opts.store, opts.alerts));
   });
 
-  // Requests still in flight finish first (fastify waits for them), then the last batches go out.
-  app.addHook('onClose', async () => writer.close());
+  // Shutdown: refuse new rows (503 + Retry-After) and send every pending batch now, so requests in
+  // flight (which fastify waits for) are answered without waiting for a batch timer; then a last flush.
+  app.addHook('preClose', async () => writer.close());
+  app.addHook('onClose', async () => writer.flush());
 
   return {
     app,
     flush: () => writer.flush(),
+    stats: () => writer.stats(),
     close: () => app.close(),
   };
 }

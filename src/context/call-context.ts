@@ -33,6 +33,13 @@ export interface CallContext {
   authRefresh: number;
   authRefreshFailed: number;
   authRefreshReason: string;
+  /**
+   * The call's idempotency key ('' when none): upstream writes send it as
+   * `Idempotency-Key`, so a replayed call and the upstream dedupe alike.
+   */
+  idempotencyKey: string;
+  /** Upstream writes sent so far; the n-th write's key gets a `.n` suffix (n ≥ 2). */
+  upstreamWrites: number;
 }
 
 const storage = new AsyncLocalStorage<CallContext>();

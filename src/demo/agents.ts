@@ -5,6 +5,7 @@
  * `params._meta.traceparent` (SEP-414), so a trace reads agent → MCP server →
  * upstream CRM.
  */
+import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { context, trace, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
@@ -21,6 +22,8 @@ export interface AgentFleetOptions {
   agents: Array<DemoAgent & { token: string }>;
   /** Calls per second per agent (default 0.5). */
   ratePerAgent?: number;
+  /** Parallel call loops per agent (default 1); a noisy importer runs several. */
+  loopsPerAgent?: number;
   onError?: (agentId: string, err: unknown) => void;
 }
 
@@ -67,12 +70,13 @@ export async function callToolTraced(
   agentId: string,
   tool: string,
   args: Record<string, unknown>,
+  extraMeta: Record<string, string> = {},
 ): Promise<{ isError: boolean; traceId: string }> {
   const span = tracer.startSpan(`agent ${tool}`, {
     kind: SpanKind.CLIENT,
     attributes: { 'gen_ai.agent.id': agentId, 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': tool },
   });
-  const meta: Record<string, string> = {};
+  const meta: Record<string, string> = { ...extraMeta };
   propagator.inject(trace.setSpan(context.active(), span), meta, setter);
   try {
     const result = await client.callTool({ name: tool, arguments: args, _meta: meta });
@@ -102,6 +106,12 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
   let stopping = false;
   const loops: Promise<void>[] = [];
   const clients: Client[] = [];
+  // A retried action repeats its arguments too (else the key is reused for a different request).
+  const replayArgs = new Map<string, Record<string, unknown>>();
+  const remember = (key: string, args: Record<string, unknown>) => {
+    replayArgs.set(key, args);
+    if (replayArgs.size > 1_000) replayArgs.delete(replayArgs.keys().next().value!);
+  };
 
   for (const agent of opts.agents) {
     const client = new Client({ name: agent.agentId, version: '1.0.0' });
@@ -110,7 +120,8 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
     });
     await client.connect(transport);
     clients.push(client);
-    loops.push(
+    let lastKey = '';
+    for (let loop = 0; loop < (opts.loopsPerAgent ?? 1); loop++) loops.push(
       (async () => {
         // Stagger the agents so their calls interleave.
         await sleep(Math.random() * interval);
@@ -118,7 +129,15 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
           const tool = chooseTool(agent);
           stats.calls++;
           try {
-            const { isError } = await callToolTraced(client, tracer, agent.agentId, tool, argumentsFor(tool));
+            // Writes carry a key per intended action; now and then an agent "retries" with the last one.
+            const meta: Record<string, string> = {};
+            if (tool !== 'crm.search_contacts') {
+              lastKey = lastKey && Math.random() < 0.1 ? lastKey : randomUUID();
+              meta['io.mcptrail/idempotency-key'] = lastKey;
+            }
+            const args = tool !== 'crm.search_contacts' && lastKey === meta['io.mcptrail/idempotency-key'] && replayArgs.has(lastKey) ? replayArgs.get(lastKey)! : argumentsFor(tool);
+            if (meta['io.mcptrail/idempotency-key']) remember(meta['io.mcptrail/idempotency-key'], args);
+            const { isError } = await callToolTraced(client, tracer, agent.agentId, tool, args, meta);
             if (isError) stats.isError++;
             else stats.ok++;
           } catch (err) {

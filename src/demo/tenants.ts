@@ -31,10 +31,14 @@ export function newDemoSecret(): Uint8Array {
   return randomBytes(32);
 }
 
-/** The server's own upstream credentials per tenant (the "two-token pattern"). */
-export function newUpstreamKeys(): Record<string, string> {
-  return Object.fromEntries(DEMO_TENANTS.map((t) => [t, `crm_${t}_${randomBytes(12).toString('hex')}`]));
-}
+/** The noisy tenant's batch importer: runs only during the "noisy tenant" incident. */
+export const NOISY_AGENT: DemoAgent = {
+  agentId: 'acme-batch-importer',
+  tenantId: 'acme',
+  subject: 'service:importer@acme.example',
+  scopes: ['contacts:read', 'deals:write'],
+  mix: { 'crm.search_contacts': 3, 'crm.update_deal': 1 },
+};
 
 export async function mintAgentToken(agent: DemoAgent, secret: Uint8Array, audience: string, ttlSeconds = 24 * 3600): Promise<string> {
   return new SignJWT({ tenant_id: agent.tenantId, agent_id: agent.agentId, scope: agent.scopes.join(' ') })

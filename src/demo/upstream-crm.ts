@@ -1,18 +1,22 @@
 /**
  * A stand-in for a customer's CRM: the one part of the demo that cannot be
  * real here. It behaves like one where it matters to the trail — per-tenant
- * API keys, latency with a long tail, occasional 503s and 429s with
- * Retry-After, Idempotency-Key honoured on deal updates (not on refunds) —
- * and it remembers the trace headers it received so a test can check that
- * trace context really crossed the wire.
+ * OAuth (a token endpoint with rotating refresh tokens and short-lived access
+ * tokens, and a "revoked" switch), latency with a long tail, occasional 503s
+ * and 429s with Retry-After, Idempotency-Key honoured on deal updates (not on
+ * refunds), internal fields in its answers that agents must never see — and
+ * it remembers the trace headers it received so a test can check that trace
+ * context really crossed the wire.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 export interface UpstreamCrmOptions {
-  /** Upstream API key per tenant; requests authenticate with `Authorization: Bearer <key>`. */
-  tenantKeys: Record<string, string>;
+  /** Tenants with an account; each gets a refresh token through `grant()`. */
+  tenants: readonly string[];
+  /** Access-token lifetime (default 90 s: short, so refreshes really happen). */
+  accessTokenTtlMs?: number;
   /** Probability of a 503 per request (default 0.03). */
   failureRate?: number;
   /** Probability of a 429 with Retry-After per request (default 0.01). */
@@ -41,6 +45,12 @@ export interface UpstreamCrm {
   received: ReceivedRequest[];
   /** Per-tenant overrides so incidents can be staged: extra latency or forced failures. */
   setTenantFault(tenantId: string, fault: { extraLatencyMs?: number; failureRate?: number } | undefined): void;
+  /** Connects the tenant (as an admin's OAuth consent would): a fresh refresh token, un-revoking it. */
+  grant(tenantId: string): string;
+  /** The "revoked" switch: the tenant's refresh and access tokens stop working until the next grant. */
+  revoke(tenantId: string): void;
+  /** POST /oauth/token requests per tenant ('?' for unknown refresh tokens). */
+  tokenRequests: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -58,7 +68,21 @@ export async function startUpstreamCrm(
   listen: { host?: string; port?: number } = {},
 ): Promise<UpstreamCrm> {
   const random = opts.random ?? Math.random;
-  const tenantByKey = new Map(Object.entries(opts.tenantKeys).map(([tenant, key]) => [key, tenant]));
+  const accessTtlMs = opts.accessTokenTtlMs ?? 90_000;
+  const accounts = new Set(opts.tenants);
+  const refreshTokens = new Map<string, string>(); // refresh token → tenant
+  const accessTokens = new Map<string, { tenant: string; expiresAt: number }>();
+  const revoked = new Set<string>();
+  const tokenRequests = new Map<string, number>();
+  const tenantOf = (bearer: string): string => {
+    const a = accessTokens.get(bearer);
+    if (!a) return '';
+    if (a.expiresAt <= Date.now() || revoked.has(a.tenant)) {
+      accessTokens.delete(bearer);
+      return '';
+    }
+    return a.tenant;
+  };
   const faults = new Map<string, { extraLatencyMs?: number; failureRate?: number }>();
   const received: ReceivedRequest[] = [];
   const deals = new Map<string, Map<string, Deal>>();
@@ -90,8 +114,8 @@ export async function startUpstreamCrm(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://upstream');
     const auth = req.headers.authorization ?? '';
-    const tenant = tenantByKey.get(auth.replace(/^Bearer /, '')) ?? '';
     const body = await readBody(req);
+    const tenant = url.pathname === '/oauth/token' ? '' : tenantOf(auth.replace(/^Bearer /, ''));
     const record = (status: number): void => {
       received.push({
         at: new Date().toISOString(),
@@ -118,7 +142,23 @@ export async function startUpstreamCrm(
       res.end(JSON.stringify({ requests: rows }));
       return;
     }
-    if (!tenant) return send(401, { error: 'invalid_api_key' }, { 'www-authenticate': 'Bearer' });
+    if (url.pathname === '/oauth/token' && req.method === 'POST') {
+      // RFC 6749 §6 refresh, with rotation: each refresh token works once.
+      const form = new URLSearchParams(body);
+      const presented = form.get('refresh_token') ?? '';
+      const owner = refreshTokens.get(presented);
+      tokenRequests.set(owner ?? '?', (tokenRequests.get(owner ?? '?') ?? 0) + 1);
+      if (form.get('grant_type') !== 'refresh_token' || !owner || revoked.has(owner)) {
+        return send(400, { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' });
+      }
+      refreshTokens.delete(presented);
+      const refreshToken = newToken('crm_rt');
+      refreshTokens.set(refreshToken, owner);
+      const accessToken = newToken('crm_at');
+      accessTokens.set(accessToken, { tenant: owner, expiresAt: Date.now() + accessTtlMs });
+      return send(200, { access_token: accessToken, token_type: 'Bearer', expires_in: Math.round(accessTtlMs / 1000), refresh_token: refreshToken });
+    }
+    if (!tenant) return send(401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
 
     await sleep(latency(tenant));
     const fault = faults.get(tenant);
@@ -135,8 +175,14 @@ export async function startUpstreamCrm(
         name: `${q || 'contact'} ${i + 1}`,
         email: `${(q || 'contact').replace(/\W/g, '')}${i + 1}@${tenant}.example`,
         company: `${tenant} customer ${i + 1}`,
+        // Internal fields a real CRM returns and an agent must never see.
+        owner_api_token: newToken('crm_int'),
       }));
-      return send(200, { contacts });
+      return send(200, { contacts, sync_token: newToken('crm_sync') });
+    }
+    if (dealMatch && req.method === 'GET') {
+      const deal = dealsOf(tenant).get(dealMatch[1]);
+      return deal ? send(200, { deal }) : send(404, { error: 'deal_not_found' });
     }
     if (dealMatch && req.method === 'PATCH') {
       const key = String(req.headers['idempotency-key'] ?? '');
@@ -174,6 +220,18 @@ export async function startUpstreamCrm(
     url: `http://${listen.host ?? '127.0.0.1'}:${port}`,
     received,
     setTenantFault: (tenantId, fault) => (fault ? faults.set(tenantId, fault) : faults.delete(tenantId)),
+    grant(tenantId) {
+      if (!accounts.has(tenantId)) throw new Error(`no CRM account for tenant ${tenantId}`);
+      revoked.delete(tenantId);
+      const refreshToken = newToken('crm_rt');
+      refreshTokens.set(refreshToken, tenantId);
+      return refreshToken;
+    },
+    revoke(tenantId) {
+      revoked.add(tenantId);
+      for (const [t, owner] of refreshTokens) if (owner === tenantId) refreshTokens.delete(t);
+    },
+    tokenRequests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -205,3 +263,4 @@ function parseJson(text: string): unknown {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const newToken = (prefix: string) => `${prefix}_${randomBytes(18).toString('base64url')}`;

@@ -1,11 +1,13 @@
 /**
  * The HTTP edge of an instrumented MCP server: fastify, Streamable HTTP in
  * stateless mode (a fresh server + transport per request), bearer
- * authentication before the transport, RFC 9728 metadata, and an audit
- * record for tools/calls rejected as unauthenticated.
+ * authentication before the transport, RFC 9728 metadata, and — while the
+ * answer is still an HTTP status — per-tool scopes (403 insufficient_scope)
+ * and whole-request budgets (429 + Retry-After). A tools/call refused here
+ * gets its one audit record here; the tool's pipeline never sees it.
  */
 import { randomUUID } from 'node:crypto';
-import { isSpanContextValid, trace, type Tracer } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -18,8 +20,11 @@ import {
   type Authenticator,
   type Principal,
 } from '../auth/index.js';
-import { emptyRecord, errorFields, type Logger, type RecordSink } from '../record/index.js';
+import { emptyRecord, errorFields, type Logger, type Outcome, type RecordSink } from '../record/index.js';
+import { DEFAULT_BUDGET_MS, type RateLimits } from '../runtime/index.js';
+import { edgeCheck, type EdgeRefusal } from './edge-checks.js';
 import type { AnyMcpServer } from './instrument.js';
+import { resolvePolicy, type ToolPolicy } from './policy.js';
 import { failSpan, startToolSpan } from './tool-span.js';
 import { chooseParent } from './trace-parent.js';
 
@@ -43,6 +48,18 @@ export interface McpHttpAppOptions {
   tracerName?: string;
   /** Request body limit in bytes. Default 4 MiB. */
   bodyLimit?: number;
+  /**
+   * The tool policies (the same as instrument()'s): a tools/call whose tool
+   * scope the token lacks is refused with 403 before the SDK runs.
+   */
+  tools?: Record<string, ToolPolicy>;
+  defaults?: ToolPolicy;
+  /**
+   * Whole-request budgets checked at the edge, answered 429 + Retry-After
+   * (403 for a permanent denial): typically the per-agent budget. Per-tool and
+   * per-tenant budgets belong to instrument()'s `limits`. Created once.
+   */
+  limits?: RateLimits;
 }
 
 type AuthInfo = {
@@ -86,6 +103,11 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     } catch (err) {
       if (!isAuthError(err)) throw err;
       return rejectUnauthenticated(req, reply, err);
+    }
+    const refused = await checkToolCalls(req, principal);
+    if (refused) {
+      const { refusal } = refused;
+      return reply.code(refusal.status).headers(refusal.headers).send({ jsonrpc: '2.0', error: refusal.error, id: singleId(req.body) });
     }
     const authInfo: AuthInfo = {
       token: bearerToken(req.headers.authorization),
@@ -142,19 +164,37 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
   }
 
   function rejectUnauthenticated(req: FastifyRequest, reply: FastifyReply, err: AuthError) {
-    const body = req.body;
-    for (const message of Array.isArray(body) ? body : [body]) {
-      if (isToolsCall(message)) recordUnauthenticated(req, message, err);
+    for (const message of toolsCalls(req.body)) {
+      recordRefusal(req, message, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
     }
-    const id = !Array.isArray(body) && isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
     return reply
       .code(401)
       .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: protectedResourceMetadataUrl(resourceOf(req)) }))
-      .send({ jsonrpc: '2.0', error: { code: -32001, message: err.message, data: { reason: err.code } }, id });
+      .send({ jsonrpc: '2.0', error: { code: -32001, message: err.message, data: { reason: err.code } }, id: singleId(req.body) });
   }
 
-  function recordUnauthenticated(req: FastifyRequest, message: ToolsCallMessage, err: AuthError) {
-    const tool = typeof message.params?.name === 'string' ? message.params.name.slice(0, 128) : '';
+  /** Scope and edge budgets for every tools/call in the body; the first refusal answers the whole request. */
+  async function checkToolCalls(req: FastifyRequest, principal: Principal) {
+    if (!opts.tools && !opts.defaults && !opts.limits) return undefined;
+    const calls = toolsCalls(req.body);
+    for (const message of calls) {
+      const tool = toolName(message);
+      const refusal = await edgeCheck(tool, principal, resolvePolicy(tool, opts.tools, opts.defaults), opts.limits, protectedResourceMetadataUrl(resourceOf(req)));
+      if (!refusal) continue;
+      for (const m of calls) recordRefusal(req, m, refusal, principal);
+      return { refusal };
+    }
+    return undefined;
+  }
+
+  function recordRefusal(
+    req: FastifyRequest,
+    message: ToolsCallMessage,
+    refusal: Pick<EdgeRefusal, 'errorClass' | 'errorCode' | 'rateLimitBudget'> & { outcome: Outcome },
+    principal?: Principal,
+  ) {
+    const tool = toolName(message);
+    const policy = resolvePolicy(tool, opts.tools, opts.defaults);
     const callId = randomUUID();
     const requestId = typeof message.id === 'string' || typeof message.id === 'number' ? String(message.id) : '';
     const header = (name: string) => {
@@ -163,8 +203,22 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     };
     const meta = isObject(message.params?._meta) ? message.params._meta : undefined;
     const { parent, links } = chooseParent({ meta, header });
-    const span = startSpan(tracer, tool, requestId, header('mcp-protocol-version') ?? '', callId, parent, links);
-    failSpan(span, 'unauthenticated');
+    const span = startToolSpan(
+      tracer,
+      {
+        tool,
+        requestId,
+        sessionId: '',
+        protocolVersion: header('mcp-protocol-version') ?? '',
+        overHttp: true,
+        tenantId: principal?.tenantId ?? '',
+        agentId: principal?.agentId ?? '',
+        callId,
+      },
+      parent,
+      links,
+    );
+    failSpan(span, refusal.outcome === 'unauthenticated' ? 'unauthenticated' : refusal.errorCode);
     span.end();
     const sc = span.spanContext();
     const record = emptyRecord();
@@ -177,9 +231,22 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     record.request_id = requestId.slice(0, 256);
     record.service = opts.service.slice(0, 128);
     record.tool = tool;
-    record.outcome = 'unauthenticated';
-    record.error_class = 'AuthError';
-    record.error_code = err.code;
+    record.outcome = refusal.outcome;
+    record.error_class = refusal.errorClass;
+    record.error_code = refusal.errorCode.slice(0, 64);
+    record.rate_limited = refusal.rateLimitBudget !== '';
+    record.rate_limit_budget = refusal.rateLimitBudget;
+    if (principal) {
+      record.tenant_id = principal.tenantId.slice(0, 128);
+      record.agent_id = principal.agentId.slice(0, 256);
+      record.subject = principal.subject.slice(0, 256);
+      record.auth_method = principal.method;
+      record.scopes_granted = principal.scopes.slice(0, 64).map((s) => s.slice(0, 128));
+      record.scope_required = (policy.scope ?? '').slice(0, 128);
+      record.tool_version = (policy.version ?? '').slice(0, 32);
+      record.tool_deprecated = policy.deprecated ?? false;
+      record.budget_ms_total = policy.budgetMs ?? DEFAULT_BUDGET_MS;
+    }
     try {
       opts.sink.emit(record);
     } catch {
@@ -188,23 +255,6 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
   }
 
   return app;
-}
-
-function startSpan(
-  tracer: Tracer,
-  tool: string,
-  requestId: string,
-  protocolVersion: string,
-  callId: string,
-  parent: Parameters<typeof startToolSpan>[2],
-  links: Parameters<typeof startToolSpan>[3],
-) {
-  return startToolSpan(
-    tracer,
-    { tool, requestId, sessionId: '', protocolVersion, overHttp: true, tenantId: '', agentId: '', callId },
-    parent,
-    links,
-  );
 }
 
 interface ToolsCallMessage {
@@ -219,6 +269,18 @@ function isObject(v: unknown): v is Record<string, any> {
 
 function isToolsCall(v: unknown): v is ToolsCallMessage {
   return isObject(v) && v.method === 'tools/call';
+}
+
+function toolsCalls(body: unknown): ToolsCallMessage[] {
+  return (Array.isArray(body) ? body : [body]).filter(isToolsCall);
+}
+
+function toolName(message: ToolsCallMessage): string {
+  return typeof message.params?.name === 'string' ? message.params.name.slice(0, 128) : '';
+}
+
+function singleId(body: unknown): string | number | null {
+  return !Array.isArray(body) && isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
 }
 
 function bearerToken(header: string | undefined): string {

@@ -1,5 +1,10 @@
 export { instrument } from './instrument.js';
 export type { InstrumentOptions, AnyMcpServer } from './instrument.js';
-export type { ToolPolicy } from './policy.js';
+export type { ToolPolicy, OutputPolicy } from './policy.js';
 export { createMcpHttpApp } from './http-app.js';
 export type { McpHttpAppOptions } from './http-app.js';
+export { registerJobTool, jobToolPolicies, JOB_STATUS_TOOL } from './jobs.js';
+export type { JobToolSpec } from './jobs.js';
+export { limitsEventLogger } from './limits-signal.js';
+export { unwrapUntrusted } from './output-safety.js';
+export { META_KEYS as IDEMPOTENCY_META_KEYS, ARGUMENT_KEY as IDEMPOTENCY_ARGUMENT_KEY } from './idempotency-key.js';

@@ -10,7 +10,8 @@
 import { trace } from '@opentelemetry/api';
 import type { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
-import type { RecordSink } from '../record/index.js';
+import type { Logger, RecordSink } from '../record/index.js';
+import type { ConcurrencyCap, IdempotencyStore, RateLimits } from '../runtime/index.js';
 import { ORIGINAL_HANDLER, isWrapped, wrapToolHandler, type PipelineDeps } from './pipeline.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
 
@@ -23,6 +24,20 @@ export interface InstrumentOptions {
   tools?: Record<string, ToolPolicy>;
   defaults?: ToolPolicy;
   tracerName?: string;
+  /**
+   * Budgets checked inside the pipeline, answered as a tool result
+   * (`rate_limited: true`, `retry_after_seconds`, `budget`): typically the
+   * per-tool and per-tenant ones. The per-agent budget belongs at the HTTP
+   * edge (createMcpHttpApp `limits`, answered 429 + Retry-After).
+   * Create it once, outside a per-request server factory.
+   */
+  limits?: RateLimits;
+  /** In-flight calls per tenant (MemoryConcurrencyCap / RedisConcurrencyCap). Created once. */
+  concurrency?: ConcurrencyCap;
+  /** Deduplicates write tools (policy `kind: 'write'` or `idempotent: true`). Created once. */
+  idempotency?: IdempotencyStore;
+  /** Operational lines (a deprecated tool's warn line). */
+  logger?: Logger;
 }
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -53,6 +68,10 @@ export function instrument<S extends AnyMcpServer>(server: S, options: Instrumen
     service: options.service,
     sink: options.sink,
     tracer: trace.getTracer(options.tracerName ?? 'mcptrail'),
+    limits: options.limits,
+    concurrency: options.concurrency,
+    idempotency: options.idempotency,
+    logger: options.logger,
   };
   const wrap = (name: string, handler: unknown): unknown =>
     typeof handler === 'function'

@@ -1,17 +1,32 @@
 /**
  * The per-call pipeline wrapped around one tool handler:
- * context ▸ span ▸ scope ▸ handler (inside the deadline) ▸ safe result ▸ record.
+ * context ▸ span ▸ scope ▸ limits (rate, concurrency) ▸ idempotency ▸
+ * handler (inside the deadline) ▸ output safety ▸ record.
+ * Every path out of it emits exactly one record.
  */
 import { randomUUID } from 'node:crypto';
-import { context, isSpanContextValid, trace, type Tracer } from '@opentelemetry/api';
+import { context, isSpanContextValid, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { missingScope } from '../auth/index.js';
 import { runWithCall, type CallContext } from '../context/index.js';
-import { errorClass, errorCode, summarizeArgs, type Outcome, type RecordSink } from '../record/index.js';
-import { Deadline, DEFAULT_BUDGET_MS } from '../runtime/index.js';
+import { errorClass, errorCode, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
+import {
+  Deadline,
+  DEFAULT_BUDGET_MS,
+  permanentDenyResult,
+  rateLimitedResult,
+  type ConcurrencyCap,
+  type IdempotencyStore,
+  type RateLimits,
+} from '../runtime/index.js';
+import { warnDeprecatedOnce } from './deprecation.js';
+import { failureAnswer, withinBudget } from './failure.js';
+import { callerIdempotencyKey, recordedIdempotencyKey } from './idempotency-key.js';
+import { countDegradedDecision } from './limits-signal.js';
+import { outputGuard } from './output-safety.js';
 import type { ToolPolicy } from './policy.js';
-import { buildRecord } from './record-builder.js';
+import { buildRecord, type RecordFacts } from './record-builder.js';
 import { readRequestInfo } from './request-info.js';
-import { deadlineExceededResult, deniedResult, internalErrorResult, isErrorResult } from './safe-result.js';
+import { deniedResult, isErrorResult } from './safe-result.js';
 import { failSpan, startToolSpan } from './tool-span.js';
 import { chooseParent } from './trace-parent.js';
 
@@ -19,6 +34,14 @@ export interface PipelineDeps {
   service: string;
   sink: RecordSink;
   tracer: Tracer;
+  /** Budgets checked per call (typically per tool and per tenant). */
+  limits?: RateLimits;
+  /** In-flight calls per tenant. */
+  concurrency?: ConcurrencyCap;
+  /** Deduplicates write tools (and tools with `idempotent: true`). */
+  idempotency?: IdempotencyStore;
+  /** Operational lines (deprecations). Never receives arguments or results. */
+  logger?: Logger;
 }
 
 type Handler = (this: unknown, ...args: unknown[]) => unknown;
@@ -35,6 +58,9 @@ export function isWrapped(fn: unknown): fn is WrappedHandler {
 /** JSON-RPC errors the SDK must see thrown (URL elicitation), not turned into results. */
 const PASS_THROUGH_CODES = new Set([-32042]);
 
+/** What the stages learned, for the record. */
+type Facts = Pick<RecordFacts, 'outcome' | 'errorClass' | 'errorCode' | 'rateLimitBudget' | 'idempotencyKey' | 'idempotentReplay'>;
+
 export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPolicy, deps: PipelineDeps): WrappedHandler {
   if (isWrapped(handler)) return handler;
   // Per-tool constants, computed once rather than per call.
@@ -43,7 +69,9 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
   const toolVersion = policy.version ?? '';
   const toolDeprecated = policy.deprecated ?? false;
   const redact = policy.redact;
-  const { service, sink, tracer } = deps;
+  const idempotent = deps.idempotency !== undefined && (policy.idempotent ?? policy.kind === 'write');
+  const output = outputGuard(policy.output);
+  const { service, sink, tracer, limits, concurrency, idempotency, logger } = deps;
 
   const wrapped = async function (this: unknown, ...a: unknown[]): Promise<unknown> {
     // v1 calls handler(args, extra) or handler(extra); v2 the same via its executor.
@@ -71,6 +99,11 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       parent,
       links,
     );
+    if (toolVersion) span.setAttribute('mcptrail.tool.version', toolVersion);
+    if (toolDeprecated) {
+      span.setAttribute('mcptrail.tool.deprecated', true);
+      warnDeprecatedOnce(logger, service, tool, toolVersion);
+    }
     const sc = span.spanContext();
     const traced = isSpanContextValid(sc);
 
@@ -94,54 +127,99 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       authRefresh: 0,
       authRefreshFailed: 0,
       authRefreshReason: '',
+      idempotencyKey: '',
+      upstreamWrites: 0,
+    };
+    const facts: Facts = { outcome: 'ok', errorClass: '', errorCode: '', rateLimitBudget: '', idempotencyKey: '', idempotentReplay: false };
+    const refuse = (outcome: Outcome, cls: string, code: string, answer: unknown) => {
+      Object.assign(facts, { outcome, errorClass: cls, errorCode: code });
+      failSpan(span, code);
+      return answer;
     };
 
-    let outcome: Outcome = 'ok';
-    let errClass = '';
-    let errCode = '';
     let result: unknown;
     let rethrow: unknown;
-
+    let release: (() => void) | undefined;
     try {
-      const missing = missingScope(scopeRequired, ctx.scopes);
-      if (missing) {
-        outcome = 'denied';
-        errClass = 'ScopeError';
-        errCode = 'insufficient_scope';
-        failSpan(span, 'insufficient_scope');
-        result = deniedResult(callId, missing);
-      } else {
-        result = await context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(this, a)));
-        if (isErrorResult(result)) {
-          outcome = 'tool_error';
-          failSpan(span, 'tool_error');
+      result = await (async () => {
+        const missing = missingScope(scopeRequired, ctx.scopes);
+        if (missing) return refuse('denied', 'ScopeError', 'insufficient_scope', deniedResult(callId, missing));
+
+        if (limits) {
+          const decision = await limits.take({ tenantId: ctx.tenantId, agentId: ctx.agentId, tool });
+          if (limits.degraded) markDegraded(span, 'rate');
+          if (!decision.allowed) {
+            if (decision.permanent) return refuse('denied', 'PermanentDenial', decision.reason.slice(0, 64), permanentDenyResult(decision));
+            facts.rateLimitBudget = decision.budget;
+            return refuse('rate_limited', 'RateLimited', `rate_limited_${decision.budget}`, rateLimitedResult(decision));
+          }
         }
-      }
+        if (concurrency) {
+          const slot = await concurrency.acquire(ctx.tenantId);
+          if ((concurrency as { degraded?: boolean }).degraded) markDegraded(span, 'concurrency');
+          if (!slot.allowed) {
+            facts.rateLimitBudget = 'concurrency';
+            return refuse('rate_limited', 'RateLimited', 'rate_limited_concurrency', rateLimitedResult(slot));
+          }
+          release = slot.release;
+        }
+
+        const run = () => {
+          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(this, a)));
+          return withinBudget(Promise.resolve(work), Deadline.of(ctx).remainingMs());
+        };
+
+        if (!idempotent) {
+          // No store: a caller's key still reaches the upstream, which may dedupe the agent's retries itself.
+          if (policy.kind === 'write') ctx.idempotencyKey = callerIdempotencyKey(info.meta, args) ?? '';
+          return finish(output.filter(await run()));
+        }
+
+        const begun = await idempotency!.begin(
+          { tenantId: ctx.tenantId, tool, args, callerKey: callerIdempotencyKey(info.meta, args) },
+          { waitTimeoutMs: Deadline.of(ctx).timeoutFor(), signal: info.signal },
+        );
+        facts.idempotencyKey = recordedIdempotencyKey(begun.key);
+        span.setAttribute('mcptrail.idempotency_key_sha256', facts.idempotencyKey);
+        if (begun.state === 'replay') {
+          facts.idempotentReplay = true;
+          span.setAttribute('mcptrail.idempotent_replay', true);
+          return finish(begun.result);
+        }
+        ctx.idempotencyKey = begun.key;
+        let filtered: unknown;
+        try {
+          filtered = output.filter(await run());
+        } catch (err) {
+          // Failed calls free the key, so the agent's retry runs again (the upstream dedupes by the same key).
+          await begun.fail().catch(() => undefined);
+          throw err;
+        }
+        await begun.complete(filtered).catch(() => false);
+        return finish(filtered);
+      })();
     } catch (err) {
-      errClass = errorClass(err);
-      errCode = errorCode(err);
-      failSpan(span, errClass);
+      facts.errorClass = errorClass(err);
+      facts.errorCode = errorCode(err);
+      failSpan(span, facts.errorClass);
       if (PASS_THROUGH_CODES.has((err as { code?: unknown })?.code as number)) {
-        outcome = 'system_error';
+        facts.outcome = 'system_error';
         rethrow = err;
-      } else if ((err as { budgetExhausted?: unknown })?.budgetExhausted === true || Deadline.of(ctx).expired()) {
-        outcome = 'deadline_exceeded';
-        result = deadlineExceededResult(callId, budgetMs);
       } else {
-        outcome = 'system_error';
-        result = internalErrorResult(callId, errCode);
+        const answer = failureAnswer(err, facts.errorCode, callId, budgetMs, Deadline.of(ctx).expired());
+        facts.outcome = answer.outcome;
+        result = answer.result;
       }
     } finally {
+      release?.();
       span.end();
       emitSafely(sink, () =>
         buildRecord(ctx, {
+          ...facts,
           service,
           toolVersion,
           toolDeprecated,
           scopeRequired,
-          outcome,
-          errorClass: errClass,
-          errorCode: errCode,
           durationMs: performance.now() - t0,
           argsSummary: summarizeArgs(args, redact),
         }),
@@ -149,10 +227,24 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     }
     if (rethrow) throw rethrow;
     return result;
+
+    /** A handler's (or replayed) result: classified, then wrapped as untrusted data. */
+    function finish(value: unknown): unknown {
+      if (isErrorResult(value)) {
+        facts.outcome = 'tool_error';
+        failSpan(span, 'tool_error');
+      }
+      return output.wrap(value);
+    }
   } as WrappedHandler;
 
   wrapped[ORIGINAL_HANDLER] = handler;
   return wrapped;
+}
+
+function markDegraded(span: Span, scope: 'rate' | 'concurrency'): void {
+  span.setAttribute('mcptrail.limits.degraded', true);
+  countDegradedDecision(scope);
 }
 
 /** Auditing must never break the call it audits. */

@@ -11,6 +11,11 @@ export interface RecordFacts {
   errorCode: string;
   durationMs: number;
   argsSummary: string;
+  /** '' unless the call was refused by a budget. */
+  rateLimitBudget: '' | 'agent' | 'tool' | 'tenant' | 'concurrency';
+  /** sha256 of the idempotency key, '' when the call had none. */
+  idempotencyKey: string;
+  idempotentReplay: boolean;
 }
 
 const MAX_SCOPES = 64;
@@ -45,6 +50,10 @@ export function buildRecord(ctx: CallContext, facts: RecordFacts): CallRecord {
   record.auth_refresh = ctx.authRefresh;
   record.auth_refresh_failed = ctx.authRefreshFailed;
   record.auth_refresh_reason = ctx.authRefreshReason.slice(0, 64);
+  record.rate_limited = facts.rateLimitBudget !== '';
+  record.rate_limit_budget = facts.rateLimitBudget;
+  record.idempotency_key = facts.idempotencyKey.slice(0, 256);
+  record.idempotent_replay = facts.idempotentReplay;
   record.args_summary = facts.argsSummary;
   return record;
 }

@@ -1,33 +1,70 @@
 /**
- * What the agent sees when a call fails inside the server: a fixed text with
- * a reference to the audit record. A thrown error's message may quote
- * queries, parameters or secrets, so it never reaches the agent.
+ * What the agent sees when a call fails inside the server: fixed texts with a
+ * reference to the audit record, plus machine-readable structuredContent where
+ * the agent can act on it. A thrown error's message may quote queries,
+ * parameters or secrets, so it never reaches the agent.
  */
 export interface ToolErrorResult {
   [key: string]: unknown;
   content: { type: 'text'; text: string }[];
   isError: true;
+  structuredContent?: Record<string, unknown>;
 }
 
 const UPSTREAM_CODE = /^upstream_[a-z0-9_]{1,48}$/;
+const AUTH_REFRESH_CODE = /^auth_refresh_[a-z0-9_]{1,40}$/;
 
-function result(text: string): ToolErrorResult {
-  return { content: [{ type: 'text', text }], isError: true };
+function result(text: string, structuredContent?: Record<string, unknown>): ToolErrorResult {
+  return structuredContent ? { content: [{ type: 'text', text }], isError: true, structuredContent } : { content: [{ type: 'text', text }], isError: true };
 }
 
 export function internalErrorResult(callId: string, errorCode: string): ToolErrorResult {
   if (UPSTREAM_CODE.test(errorCode)) {
     return result(`Upstream request failed (${errorCode}); try again later (ref ${callId}).`);
   }
+  if (AUTH_REFRESH_CODE.test(errorCode)) {
+    return result(`The server's authorization with the upstream system failed (${errorCode}); an operator must reconnect it. Retrying will not help now (ref ${callId}).`);
+  }
   return result(`Internal error (ref ${callId}).`);
 }
 
 export function deadlineExceededResult(callId: string, budgetMs: number): ToolErrorResult {
-  return result(`Deadline exceeded: the call ran out of its ${budgetMs} ms budget (ref ${callId}).`);
+  return result(`Deadline exceeded: the call ran out of its ${budgetMs} ms budget (ref ${callId}).`, {
+    deadline_exceeded: true,
+    budget_ms: budgetMs,
+    retryable: true,
+  });
 }
 
 export function deniedResult(callId: string, scope: string): ToolErrorResult {
-  return result(`Permission denied: this tool requires the scope "${scope}", which the token does not grant. Do not retry with the same token (ref ${callId}).`);
+  return result(`Permission denied: this tool requires the scope "${scope}", which the token does not grant. Do not retry with the same token (ref ${callId}).`, {
+    denied: true,
+    permanent: true,
+    retryable: false,
+    missing_scope: scope,
+  });
+}
+
+export function upstreamUnavailableResult(callId: string, retryAfterSeconds: number): ToolErrorResult {
+  return result(`The upstream system is unavailable for this tenant (circuit open). Retry after ${retryAfterSeconds} seconds; do other work meanwhile (ref ${callId}).`, {
+    upstream_unavailable: true,
+    retry_after_seconds: retryAfterSeconds,
+    retryable: true,
+  });
+}
+
+export function idempotencyConflictResult(callId: string): ToolErrorResult {
+  return result(`This idempotency key was already used for a different request; use a new key for a new action (ref ${callId}).`, {
+    idempotency_key_reused: true,
+    retryable: false,
+  });
+}
+
+export function idempotencyInProgressResult(callId: string): ToolErrorResult {
+  return result(`A call with the same idempotency key is still in progress; retry shortly to get its result (ref ${callId}).`, {
+    in_progress: true,
+    retryable: true,
+  });
 }
 
 export function isErrorResult(value: unknown): boolean {

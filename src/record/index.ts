@@ -7,9 +7,13 @@ export { createLogger, errorFields, errorClass, errorCode, logError, REDACT_PATH
 export type { Logger, LoggerFactoryOptions } from './logger.js';
 export { createRecordSink } from './sink.js';
 export type { RecordSink, RecordSinkOptions } from './sink.js';
-export { createShipper } from './shipper.js';
+export { createShipper, eventsUrlFor } from './shipper.js';
+export { openSpool } from './spool.js';
+export type { Spool, SpoolOptions } from './spool.js';
+export { createDropReporter } from './drops.js';
+export type { DropReason, DropReporter } from './drops.js';
 export type { Shipper, ShipperOptions, ShipperStats } from './shipper.js';
 export { createMemoryQueue } from './queue.js';
 export type { RecordQueue } from './queue.js';
-export { createHttpBatchTransport, parseRetryAfter } from './transport.js';
+export { createHttpBatchTransport, parseRetryAfter, isRetryableStatus } from './transport.js';
 export type { BatchTransport, SendResult, HttpBatchTransportOptions } from './transport.js';

@@ -1,11 +1,16 @@
 /**
- * Ships CallRecords to the collector in NDJSON batches. The queue (memory
- * now, a disk spool later) and the transport are separate pieces; this module
- * only schedules: batch on size or interval, retry with full-jitter backoff,
- * and bounded flush on shutdown.
+ * Ships CallRecords to the collector in NDJSON batches. The queue (a disk
+ * spool with `spoolDir`, else memory) and the transport are separate pieces;
+ * this module only schedules: batch on size or interval, retry with
+ * full-jitter backoff, bounded flush on shutdown, and reporting of lost
+ * records as `shipper_drop` pipeline events (so the shipper-drops alert fires).
  */
+import { hostname } from 'node:os';
 import type { CallRecord } from './schema.js';
+import type { Logger } from './logger.js';
 import { createMemoryQueue, type RecordQueue } from './queue.js';
+import { createDropReporter, type DropReason } from './drops.js';
+import { openSpool, type Spool } from './spool.js';
 import { createHttpBatchTransport, type BatchTransport } from './transport.js';
 
 export interface ShipperOptions {
@@ -15,33 +20,61 @@ export interface ShipperOptions {
   token?: string;
   maxBatch?: number;
   flushIntervalMs?: number;
+  /** Records the memory queue holds (no spool). */
   maxQueue?: number;
+  /**
+   * A directory for the durable spool (default env MCPTRAIL_SPOOL_DIR). With
+   * it, a record is on disk when enqueue() returns and fdatasync'ed within
+   * `fsyncIntervalMs`; records left at shutdown ship after the next start.
+   * One process per directory.
+   */
+  spoolDir?: string;
+  /** Spool size cap; past it the oldest records are dropped (counted, reported). Default 256 MiB. */
+  spoolMaxBytes?: number;
+  /** Spool segment size. Default min(8 MiB, spoolMaxBytes / 4). */
+  spoolSegmentBytes?: number;
+  /** Group-commit window of the spool. Default 20 ms. */
+  fsyncIntervalMs?: number;
   /** Backoff bounds for retries. */
   retryBaseMs?: number;
   retryMaxMs?: number;
   /** How long flush()/close() wait for the queue to drain. */
   drainTimeoutMs?: number;
-  /** Replace the memory queue (e.g. with a disk spool). */
+  /** Replace the queue (e.g. with a custom spool). */
   queue?: RecordQueue;
   /** Replace the HTTP transport. */
   transport?: BatchTransport;
+  /** Where `shipper_drop` events go. Default: `url` with `/v1/records` → `/v1/events`. */
+  eventsUrl?: string;
+  /** Replace the events transport. */
+  eventsTransport?: BatchTransport;
+  /** Drops are logged here (warn) as well as reported. */
+  logger?: Logger;
+  /** `service` of reported events. Default env OTEL_SERVICE_NAME, else `mcp-server`. */
+  service?: string;
+  /** `instance` of reported events. Default `<hostname>:<pid>`. */
+  instance?: string;
 }
 
 export interface ShipperStats {
   queued: number;
   shipped: number;
-  /** Records dropped because the queue was full (or the shipper closed). */
+  /** Records lost: queue/spool full, rejected by the collector, or left at shutdown without a spool. */
   dropped: number;
-  /** Records the collector refused with a non-retryable status. */
+  /** Records the collector refused with a non-retryable status (included in `dropped`). */
   rejected: number;
   retries: number;
+  /** Drop counts reported to the collector as pipeline events. */
+  dropsReported: number;
 }
 
 export interface Shipper {
   enqueue(record: CallRecord): void;
   /** Ships everything queued; resolves true when drained within the bound. */
   flush(): Promise<boolean>;
-  /** Flushes (bounded), then stops; later records are dropped and counted. */
+  /** Resolves once every record enqueued so far is durable (fdatasync'ed); at once without a spool. */
+  sync(): Promise<void>;
+  /** Flushes (bounded), then stops; later records are dropped and counted. A spool keeps what is left. */
   close(): Promise<boolean>;
   stats(): ShipperStats;
   readonly dropped: number;
@@ -53,15 +86,48 @@ export function createShipper(opts: ShipperOptions): Shipper {
   const retryBaseMs = opts.retryBaseMs ?? 100;
   const retryMaxMs = opts.retryMaxMs ?? 30_000;
   const drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
-  const queue = opts.queue ?? createMemoryQueue(opts.maxQueue ?? 100_000);
-  const transport = opts.transport ?? createHttpBatchTransport({ url: opts.url, token: opts.token });
+  const service = opts.service ?? (process.env.OTEL_SERVICE_NAME || 'mcp-server');
+  const instance = opts.instance ?? `${hostname()}:${process.pid}`;
+  const spoolDir = opts.spoolDir ?? (process.env.MCPTRAIL_SPOOL_DIR || undefined);
 
   const stats = { shipped: 0, dropped: 0, rejected: 0, retries: 0 };
+  const drops = createDropReporter({
+    transport: opts.eventsTransport ?? createHttpBatchTransport({ url: opts.eventsUrl ?? eventsUrlFor(opts.url), token: opts.token }),
+    service,
+    instance,
+    stateDir: spoolDir,
+    logger: opts.logger,
+  });
+  function dropped(count: number, reason: DropReason): void {
+    stats.dropped += count;
+    drops.report(count, reason);
+    schedule();
+  }
+
+  let spool: Spool | undefined;
+  const queue =
+    opts.queue ??
+    (spoolDir
+      ? (spool = openSpool({
+          dir: spoolDir,
+          maxBytes: opts.spoolMaxBytes,
+          segmentBytes: opts.spoolSegmentBytes,
+          fsyncIntervalMs: opts.fsyncIntervalMs,
+          onDrop: (count, reason) => dropped(count, reason),
+        }))
+      : createMemoryQueue(opts.maxQueue ?? 100_000));
+  const durable = (queue as Partial<Spool>).durable === true;
+  const transport = opts.transport ?? createHttpBatchTransport({ url: opts.url, token: opts.token });
+
   let timer: NodeJS.Timeout | undefined;
   let pumping: Promise<void> | undefined;
   let closed = false;
   let stopped = false;
   let wakeBackoff: (() => void) | undefined;
+
+  function hasWork(): boolean {
+    return queue.size > 0 || drops.pending;
+  }
 
   function schedule(): void {
     if (pumping || timer || stopped) return;
@@ -83,34 +149,46 @@ export function createShipper(opts: ShipperOptions): Shipper {
     }
     pumping ??= drain().finally(() => {
       pumping = undefined;
-      if (queue.size > 0) schedule();
+      if (hasWork()) schedule();
     });
     return pumping;
   }
 
   async function drain(): Promise<void> {
     let attempt = 0;
-    while (queue.size > 0 && !stopped) {
-      const batch = queue.peek(maxBatch);
-      const result = await transport.send(batch);
-      if (result.ok) {
-        queue.ack(batch.length);
-        stats.shipped += batch.length;
-        attempt = 0;
-        continue;
-      }
-      if (!result.retryable) {
-        // The collector will never take this batch (400/401/413...): count, move on.
-        queue.ack(batch.length);
-        stats.rejected += batch.length;
+    while (hasWork() && !stopped) {
+      // Drop reports first: they are small, and an alert about a gap should not wait behind a backlog.
+      const result = drops.pending ? await drops.send() : await sendBatch();
+      if (result === 'ok') {
         attempt = 0;
         continue;
       }
       stats.retries++;
+      const retryAfterMs = typeof result === 'number' ? result : 0;
       const backoff = Math.random() * Math.min(retryMaxMs, retryBaseMs * 2 ** attempt);
       attempt++;
-      await sleep(Math.min(retryMaxMs, Math.max(backoff, result.retryAfterMs ?? 0)));
+      await sleep(Math.min(retryMaxMs, Math.max(backoff, retryAfterMs)));
     }
+  }
+
+  /** 'ok' when the batch is done with (shipped or rejected), else the Retry-After to honour (ms, maybe 0). */
+  async function sendBatch(): Promise<'ok' | number> {
+    const batch = queue.peek(maxBatch);
+    if (batch.length === 0) return 'ok';
+    const result = await transport.send(batch);
+    if (result.ok) {
+      queue.ack(batch.length);
+      stats.shipped += batch.length;
+      return 'ok';
+    }
+    if (!result.retryable) {
+      // The collector will never take this batch (400/413/...): count it as lost, report, move on.
+      queue.ack(batch.length);
+      stats.rejected += batch.length;
+      dropped(batch.length, 'rejected');
+      return 'ok';
+    }
+    return result.retryAfterMs ?? 0;
   }
 
   function sleep(ms: number): Promise<void> {
@@ -128,7 +206,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
 
   async function drainWithin(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
-    while (queue.size > 0 && !stopped) {
+    while (hasWork() && !stopped) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       let bound: NodeJS.Timeout | undefined;
@@ -141,10 +219,17 @@ export function createShipper(opts: ShipperOptions): Shipper {
     return queue.size === 0;
   }
 
+  // Records spooled by a previous run ship now.
+  if (hasWork()) schedule();
+
   return {
     enqueue(record) {
-      if (closed || !queue.push(JSON.stringify(record))) {
+      if (closed) {
         stats.dropped++;
+        return;
+      }
+      if (!queue.push(JSON.stringify(record))) {
+        dropped(1, 'queue_full');
         return;
       }
       schedule();
@@ -152,20 +237,30 @@ export function createShipper(opts: ShipperOptions): Shipper {
     flush() {
       return drainWithin(drainTimeoutMs);
     },
+    sync() {
+      return spool?.sync() ?? (queue as Partial<Spool>).sync?.() ?? Promise.resolve();
+    },
     async close() {
       closed = true;
       const drained = await drainWithin(drainTimeoutMs);
       stopped = true;
       if (timer) clearTimeout(timer);
       wakeBackoff?.();
-      if (!drained) stats.dropped += queue.size;
+      // Without a spool, what is left is lost; with one, it ships after the next start.
+      if (!drained && !durable) stats.dropped += queue.size;
+      await spool?.close();
       return drained;
     },
     stats() {
-      return { queued: queue.size, ...stats };
+      return { queued: queue.size, ...stats, dropsReported: drops.reported };
     },
     get dropped() {
       return stats.dropped;
     },
   };
+}
+
+/** `http://c/v1/records` → `http://c/v1/events`. */
+export function eventsUrlFor(recordsUrl: string): string {
+  return recordsUrl.replace(/\/v1\/records\/?$/, '/v1/events');
 }

@@ -2,9 +2,16 @@ import type { CallRecord } from './schema.js';
 import type { Logger } from './logger.js';
 import type { Shipper } from './shipper.js';
 
-/** Where finished CallRecords go. emit() must not throw or block the call. */
+/**
+ * Where finished CallRecords go. emit() must not throw or block the call.
+ * With a spooling shipper, the record is in the spool file when emit()
+ * returns (survives the process dying) and fdatasync'ed within the group-commit
+ * window (survives the machine dying); `await sync()` waits for the latter.
+ */
 export interface RecordSink {
   emit(record: CallRecord): void;
+  /** Resolves once every record emitted so far is durable on disk (at once without a spool). */
+  sync?(): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,6 +34,9 @@ export function createRecordSink(opts: RecordSinkOptions): RecordSink {
     emit(record) {
       logger?.info({ record }, 'tool_call');
       shipper?.enqueue(record);
+    },
+    async sync() {
+      await shipper?.sync();
     },
     async flush() {
       await shipper?.flush();

@@ -34,10 +34,18 @@ export function createHttpBatchTransport(opts: HttpBatchTransportOptions): Batch
       // Drain the body so the connection returns to the pool.
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { ok: true };
-      const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
-      return { ok: false, retryable, status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
+      return { ok: false, retryable: isRetryableStatus(res.status), status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
     },
   };
+}
+
+/**
+ * Only answers that say "this batch is bad" are final. Auth and routing
+ * failures (401/403/404) are configuration that gets fixed: the spool waits
+ * rather than dropping audit records.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return !(status === 400 || status === 413 || status === 415 || status === 422);
 }
 
 /** Retry-After as delta-seconds or an HTTP date, in milliseconds. */

@@ -12,6 +12,8 @@ export class UpstreamError extends Error {
     readonly status: number,
     /** Parsed response body, for the tool to inspect; never logged. */
     readonly body?: unknown,
+    /** The response's Retry-After header, read by the retry policy. */
+    readonly retryAfter?: string,
   ) {
     super(`${upstream} ${method} answered HTTP ${status}`);
     this.code = `upstream_http_${status}`;

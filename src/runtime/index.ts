@@ -9,3 +9,51 @@ export type {
 } from './upstream-client.js';
 export { UpstreamError, UpstreamNetworkError, UpstreamTimeoutError } from './errors.js';
 export { sanitizeUrl } from './url.js';
+export { createRedis, redisReady, closeRedis, DEFAULT_REDIS_URL, type CreateRedisOptions, type Redis } from './redis.js';
+export {
+  RateLimits,
+  MemoryConcurrencyCap,
+  RedisConcurrencyCap,
+  rateLimitedResult,
+  permanentDenyResult,
+  httpRetryAfter,
+  type RateLimitsOptions,
+  type LimitsStore,
+  type LimitsConfig,
+  type LimitsEvent,
+  type LimitDecision,
+  type RateLimited,
+  type PermanentlyDenied,
+  type ConcurrencyCap,
+  type BucketSpec,
+  type DenyPolicy,
+} from './limits/index.js';
+export {
+  IdempotencyStore,
+  memoryIdempotencyStore,
+  redisIdempotencyStore,
+  IdempotencyConflictError,
+  IdempotencyWaitTimeoutError,
+  DEFAULT_RESULT_TTL_MS,
+  type IdempotencyStoreOptions,
+} from './idempotency/index.js';
+export {
+  CredentialStore,
+  memoryCredentialStore,
+  redisCredentialStore,
+  CredentialError,
+  RefreshError,
+  type RefreshFn,
+  type TokenSet,
+  type CredentialEvent,
+  type RefreshFailureReason,
+} from './credentials/index.js';
+export {
+  RetryPolicy,
+  CircuitBreakers,
+  UpstreamUnavailableError,
+  type RetryOptions,
+  type CircuitBreakersOptions,
+  type BreakerStateChange,
+} from './resilience/index.js';
+export { Jobs, JobLimitError, type JobsOptions, type JobStatus } from './jobs/index.js';

@@ -1,21 +1,50 @@
 /**
  * HTTP client for a tool's upstream API. Inside a tool call it opens a CLIENT
- * span, propagates trace context and the call id, derives its timeout from
- * the call's remaining budget, and counts the call on the CallContext.
+ * span per request sent, propagates trace context, the call id and (for
+ * writes) an Idempotency-Key, derives every timeout from the call's remaining
+ * budget, retries only retry-safe calls (full jitter, Retry-After honoured,
+ * never past the budget), passes each attempt through the tenant × upstream
+ * circuit breaker, authenticates with the tenant's own upstream token (never
+ * the agent's), and counts all of it on the CallContext for the record.
  */
+import { randomUUID } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
-import { currentCall } from '../context/index.js';
+import { currentCall, type CallContext } from '../context/index.js';
+import { CredentialError, type CredentialStore } from './credentials/index.js';
 import { Deadline } from './deadline.js';
 import { UpstreamError, UpstreamNetworkError, UpstreamTimeoutError } from './errors.js';
+import {
+  CircuitBreakers,
+  classify,
+  newRetryStats,
+  RetryPolicy,
+  type CircuitBreakersOptions,
+  type RetryOptions,
+} from './resilience/index.js';
 import { sanitizeUrl } from './url.js';
 
 export interface UpstreamClientOptions {
-  /** Short name of the upstream, used in span attributes and error messages. */
+  /** Short name of the upstream, used in span attributes, error messages and breaker keys. */
   name: string;
   baseUrl: string;
   /** Upper bound per request, also outside a call. Default 10,000 ms. */
   defaultTimeoutMs?: number;
   tracerName?: string;
+  /**
+   * The upstream deduplicates writes by `Idempotency-Key` (Stripe, HubSpot...),
+   * which makes keyed writes retry-safe. Default false: writes run once.
+   */
+  honoursIdempotencyKey?: boolean;
+  /** Retries of retry-safe requests: a policy, its options, or false. Default: 3 attempts, full jitter. */
+  retry?: RetryPolicy | RetryOptions | false;
+  /** Breakers per tenant × upstream (share one instance between clients of one upstream), or false. Default: one set per client. */
+  breakers?: CircuitBreakers | CircuitBreakersOptions | false;
+  /**
+   * The tenants' upstream OAuth tokens: the client sets `Authorization:
+   * Bearer <tenant token>` itself, and a 401 invalidates the token and resends
+   * once with a refreshed one.
+   */
+  credentials?: CredentialStore;
 }
 
 export type QueryValue = string | number | boolean | undefined | null;
@@ -27,7 +56,12 @@ export interface UpstreamRequest {
   /** Objects are sent as JSON; strings and bytes as given. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** Overrides the key derived from the call (writes only). */
   idempotencyKey?: string;
+  /** Retry class; default from the method (GET/HEAD/OPTIONS read, the rest write). */
+  kind?: 'read' | 'write';
+  /** Overrides the client's `honoursIdempotencyKey` for this endpoint (e.g. a non-idempotent POST). */
+  honoursIdempotencyKey?: boolean;
   /** Per-request bound; the call's remaining budget still applies. */
   timeoutMs?: number;
 }
@@ -44,85 +78,159 @@ export interface UpstreamClient {
   request<T = unknown>(req: UpstreamRequest): Promise<UpstreamResponse<T>>;
 }
 
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClient {
   const base = new URL(opts.baseUrl);
   const defaultTimeoutMs = opts.defaultTimeoutMs ?? 10_000;
   const tracer = trace.getTracer(opts.tracerName ?? 'mcptrail');
   const serverAddress = base.hostname;
   const serverPort = Number(base.port) || (base.protocol === 'https:' ? 443 : 80);
+  const retry = opts.retry === false ? new RetryPolicy({ maxAttempts: 1 }) : opts.retry instanceof RetryPolicy ? opts.retry : new RetryPolicy(opts.retry);
+  const breakers = opts.breakers === false ? undefined : opts.breakers instanceof CircuitBreakers ? opts.breakers : new CircuitBreakers(opts.breakers);
+  const credentials = opts.credentials;
 
   async function request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
     const method = req.method.toUpperCase();
     const url = buildUrl(base, req.path, req.query);
     const call = currentCall();
-    const requestBound = req.timeoutMs ?? defaultTimeoutMs;
-    const budgetLeft = call ? Deadline.of(call).timeoutFor() : Infinity;
-    const timeoutMs = Math.min(requestBound, budgetLeft);
-    const budgetBound = budgetLeft <= requestBound;
+    const tenantId = call?.tenantId ?? '';
+    const kind = req.kind ?? (READ_METHODS.has(method) ? 'read' : 'write');
+    const idempotencyKey = kind === 'write' ? (req.idempotencyKey ?? writeKey(call)) : undefined;
+    const safety = classify({
+      method,
+      kind,
+      idempotencyKey,
+      upstreamHonoursIdempotency: req.honoursIdempotencyKey ?? opts.honoursIdempotencyKey ?? false,
+    });
+    const stats = newRetryStats();
+    let sends = 0;
+    let authResends = 0;
 
-    const attributes: Attributes = {
-      'http.request.method': method,
-      'url.full': sanitizeUrl(url),
-      'server.address': serverAddress,
-      'server.port': serverPort,
-      'mcptrail.upstream.name': opts.name,
+    const send = async (token: string | undefined): Promise<UpstreamResponse<T>> => {
+      const resendCount = sends++;
+      if (call) call.upstreamCalls++;
+      const requestBound = req.timeoutMs ?? defaultTimeoutMs;
+      const budgetLeft = call ? Deadline.of(call).timeoutFor() : Infinity;
+      const timeoutMs = Math.min(requestBound, budgetLeft);
+
+      const attributes: Attributes = {
+        'http.request.method': method,
+        'url.full': sanitizeUrl(url),
+        'server.address': serverAddress,
+        'server.port': serverPort,
+        'mcptrail.upstream.name': opts.name,
+      };
+      if (resendCount > 0) attributes['http.request.resend_count'] = resendCount;
+      if (idempotencyKey) attributes['mcptrail.upstream.idempotent'] = true;
+      const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes });
+      try {
+        if (timeoutMs <= 0) throw new UpstreamTimeoutError(opts.name, method, 0, true);
+        const headers = requestHeaders(req);
+        let body: BodyInit | undefined;
+        if (req.body !== undefined) {
+          if (typeof req.body === 'string' || req.body instanceof Uint8Array) {
+            body = req.body as BodyInit;
+          } else {
+            body = JSON.stringify(req.body);
+            headers['content-type'] ??= 'application/json';
+          }
+        }
+        // Context of the CLIENT span, so the upstream's parent is this span.
+        propagation.inject(trace.setSpan(context.active(), span), headers);
+        if (call) headers['x-request-id'] = call.callId;
+        if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+        if (token !== undefined) headers.authorization = `Bearer ${token}`;
+
+        const timeoutSignal = AbortSignal.timeout(timeoutMs);
+        const signal = call?.signal ? AbortSignal.any([timeoutSignal, call.signal]) : timeoutSignal;
+        let res: Response;
+        let parsed: unknown;
+        try {
+          res = await fetch(url, { method, headers, body, signal });
+          parsed = await readBody(res);
+        } catch (err) {
+          if (timeoutSignal.aborted) throw new UpstreamTimeoutError(opts.name, method, timeoutMs, budgetLeft <= requestBound);
+          if (call?.signal?.aborted) throw new UpstreamNetworkError(opts.name, method, 'ABORTED');
+          throw new UpstreamNetworkError(opts.name, method, systemCode(err));
+        }
+        span.setAttribute('http.response.status_code', res.status);
+        if (res.status >= 400) {
+          span.setAttribute('error.type', String(res.status));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw new UpstreamError(opts.name, method, res.status, parsed, res.headers.get('retry-after') ?? undefined);
+        }
+        return { status: res.status, headers: Object.fromEntries(res.headers), body: parsed as T };
+      } catch (err) {
+        if (!(err instanceof UpstreamError)) {
+          span.setAttribute('error.type', err instanceof Error ? err.name : 'unknown');
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        throw err;
+      } finally {
+        span.end();
+      }
     };
-    if (req.idempotencyKey) attributes['mcptrail.upstream.idempotent'] = true;
-    const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes });
-    if (call) call.upstreamCalls++;
+
+    /** One attempt: a 401 with our token means it went stale (revoked, rotated): refresh and resend once. */
+    const attempt = async (token: string | undefined): Promise<UpstreamResponse<T>> => {
+      try {
+        return await send(token);
+      } catch (err) {
+        if (!credentials || token === undefined || !(err instanceof UpstreamError) || err.status !== 401) throw err;
+        await credentials.invalidate(tenantId, token).catch(() => false);
+        authResends++;
+        return send(await bearerToken(credentials, tenantId, call));
+      }
+    };
 
     try {
-      if (timeoutMs <= 0) throw new UpstreamTimeoutError(opts.name, method, 0, true);
-
-      const headers: Record<string, string> = { accept: 'application/json' };
-      for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
-      let body: BodyInit | undefined;
-      if (req.body !== undefined) {
-        if (typeof req.body === 'string' || req.body instanceof Uint8Array) {
-          body = req.body as BodyInit;
-        } else {
-          body = JSON.stringify(req.body);
-          headers['content-type'] ??= 'application/json';
-        }
-      }
-      // Context of the CLIENT span, so the upstream's parent is this span.
-      propagation.inject(trace.setSpan(context.active(), span), headers);
-      if (call) headers['x-request-id'] = call.callId;
-      if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
-
-      const timeoutSignal = AbortSignal.timeout(timeoutMs);
-      const signal = call?.signal ? AbortSignal.any([timeoutSignal, call.signal]) : timeoutSignal;
-
-      let res: Response;
-      let parsed: unknown;
-      try {
-        res = await fetch(url, { method, headers, body, signal });
-        parsed = await readBody(res);
-      } catch (err) {
-        if (timeoutSignal.aborted) throw new UpstreamTimeoutError(opts.name, method, timeoutMs, budgetBound);
-        if (call?.signal?.aborted) throw new UpstreamNetworkError(opts.name, method, 'ABORTED');
-        throw new UpstreamNetworkError(opts.name, method, systemCode(err));
-      }
-
-      span.setAttribute('http.response.status_code', res.status);
-      if (res.status >= 400) {
-        span.setAttribute('error.type', String(res.status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw new UpstreamError(opts.name, method, res.status, parsed);
-      }
-      return { status: res.status, headers: Object.fromEntries(res.headers), body: parsed as T };
-    } catch (err) {
-      if (!(err instanceof UpstreamError)) {
-        span.setAttribute('error.type', err instanceof Error ? err.name : 'unknown');
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      throw err;
+      return await retry.execute(
+        async () => {
+          // The token is taken outside the breaker: a credential failure says nothing about the upstream's health.
+          const token = credentials ? await bearerToken(credentials, tenantId, call) : undefined;
+          return breakers ? breakers.execute(tenantId, opts.name, () => attempt(token)) : attempt(token);
+        },
+        { safety, remainingMs: call ? () => Deadline.of(call).remainingMs() : undefined, signal: call?.signal, stats },
+      );
     } finally {
-      span.end();
+      if (call) call.upstreamRetries += stats.retries + authResends;
     }
   }
 
   return { name: opts.name, request };
+}
+
+/** The tenant's upstream access token; refreshes and refresh failures are counted on the call. */
+async function bearerToken(credentials: CredentialStore, tenantId: string, call: CallContext | undefined): Promise<string> {
+  try {
+    const grant = await credentials.acquire(tenantId);
+    if (grant.refresh === 'performed' && call) call.authRefresh++;
+    return grant.accessToken;
+  } catch (err) {
+    if (call && err instanceof CredentialError) {
+      call.authRefreshFailed++;
+      call.authRefreshReason = err.reason;
+    }
+    throw err;
+  }
+}
+
+/**
+ * The call's idempotency key for its n-th upstream write (`key`, `key.2`, ...),
+ * the same on a replayed call; a fresh key outside idempotent calls, so at
+ * least the retries of this one request dedupe upstream.
+ */
+function writeKey(call: CallContext | undefined): string {
+  if (!call?.idempotencyKey) return randomUUID();
+  const n = ++call.upstreamWrites;
+  return n === 1 ? call.idempotencyKey : `${call.idempotencyKey}.${n}`;
+}
+
+function requestHeaders(req: UpstreamRequest): Record<string, string> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
+  return headers;
 }
 
 function buildUrl(base: URL, path: string, query: UpstreamRequest['query']): URL {

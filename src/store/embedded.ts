@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { Session, drainPending } from 'chdb';
 import { StoreError } from './errors.js';
-import { INSERT_SETTINGS, SESSION_SETTINGS, assertSettingName, assertTableName } from './settings.js';
+import { INSERT_SETTINGS, dedupSettings, SESSION_SETTINGS, assertSettingName, assertTableName } from './settings.js';
 import type { InsertOptions, InsertResult, QueryParams, Store } from './types.js';
 
 export async function openEmbeddedStore(path: string): Promise<Store> {
@@ -57,7 +57,7 @@ class EmbeddedStore implements Store {
         table: assertTableName(table),
         values: body,
         format: 'JSONEachRow',
-        settings: { ...INSERT_SETTINGS, ...opts?.settings },
+        settings: { ...INSERT_SETTINGS, ...opts?.settings, ...dedupSettings(opts) },
       });
       return { rowsWritten: summary.rowsWritten };
     } catch (err) {

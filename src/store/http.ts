@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createClient, ClickHouseError, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { StoreError } from './errors.js';
-import { INSERT_SETTINGS, SESSION_SETTINGS, assertTableName } from './settings.js';
+import { INSERT_SETTINGS, dedupSettings, SESSION_SETTINGS, assertTableName } from './settings.js';
 import type { InsertOptions, InsertResult, QueryParams, Store } from './types.js';
 
 export interface HttpStoreOptions {
@@ -56,7 +56,7 @@ class HttpStore implements Store {
       const result = await this.client.exec({
         query: `INSERT INTO ${assertTableName(table)} FORMAT JSONEachRow`,
         values: Readable.from([typeof body === 'string' ? Buffer.from(body) : body], { objectMode: false }),
-        clickhouse_settings: { ...INSERT_SETTINGS, ...opts?.settings },
+        clickhouse_settings: { ...INSERT_SETTINGS, ...opts?.settings, ...dedupSettings(opts) },
       });
       result.stream.resume();
       await finished(result.stream);

@@ -4,5 +4,5 @@ export { openStore, embeddedPath, DEFAULT_DATA_DIR } from './open.js';
 export { openEmbeddedStore } from './embedded.js';
 export { openHttpStore, type HttpStoreOptions } from './http.js';
 export { migrate, appliedVersions, MIGRATIONS, type Migration, type AppliedMigration } from './migrations.js';
-export { DATABASE, TABLES, TOOL_CALLS_ENGINE, TOOL_CALLS_TTL_DAYS, TRACES_TTL_DAYS, ROLLUP_TTL_DAYS } from './schema.js';
+export { DATABASE, TABLES, TOOL_CALLS_ENGINE, TOOL_CALLS_TTL_DAYS, TRACES_TTL_DAYS, ROLLUP_TTL_DAYS, DEDUP_WINDOW_BLOCKS } from './schema.js';
 export { StoreError, isStoreError } from './errors.js';

@@ -13,8 +13,10 @@ import {
   CREATE_SCHEMA_MIGRATIONS,
   CREATE_TOOL_CALLS_1M,
   CREATE_TOOL_CALLS_1M_MV,
+  DEDUP_WINDOW_TABLES,
   TABLES,
   createToolCalls,
+  enableInsertDedup,
 } from './schema.js';
 import type { Store } from './types.js';
 
@@ -47,6 +49,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'alert_events, pipeline_events',
     statements: [CREATE_ALERT_EVENTS, CREATE_PIPELINE_EVENTS],
+  },
+  {
+    version: 3,
+    name: 'insert deduplication window on tool_calls, tool_calls_1m, otel_traces, pipeline_events',
+    statements: DEDUP_WINDOW_TABLES.map(enableInsertDedup),
   },
 ];
 

@@ -193,3 +193,24 @@ PARTITION BY toDate(ts)
 ORDER BY (event, service, ts)
 TTL toDateTime(ts) + INTERVAL 90 DAY
 SETTINGS ttl_only_drop_parts = 1`;
+
+/**
+ * How many recent insert blocks each table remembers for deduplication. A
+ * re-sent block (same insert_deduplication_token, or same content when no
+ * token is given) is skipped; with `deduplicate_blocks_in_dependent_materialized_views`
+ * the rollup target remembers its derived blocks too, so a retried insert is
+ * counted once by both the raw table and the rollup. Non-replicated MergeTree
+ * dedups only when this window is set (ALTER ... MODIFY SETTING is metadata, not a mutation).
+ */
+export const DEDUP_WINDOW_BLOCKS = 10_000;
+
+export const DEDUP_WINDOW_TABLES = [
+  TABLES.toolCalls,
+  TABLES.toolCalls1m,
+  TABLES.otelTraces,
+  TABLES.pipelineEvents,
+] as const;
+
+export function enableInsertDedup(table: string): string {
+  return `ALTER TABLE ${table} MODIFY SETTING non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`;
+}

@@ -12,6 +12,8 @@ export const SESSION_SETTINGS = {
 /** Settings for every JSONEachRow insert. */
 export const INSERT_SETTINGS = {
   date_time_input_format: 'best_effort',
+  // A deduplicated block (retry, re-sent batch) must not reach the rollup views a second time.
+  deduplicate_blocks_in_dependent_materialized_views: 1,
 } as const;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -26,4 +28,9 @@ export function assertTableName(table: string): string {
 export function assertSettingName(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`invalid setting name: ${JSON.stringify(name)}`);
   return name;
+}
+
+/** The per-insert settings for a content-derived dedup token, if any. */
+export function dedupSettings(opts: { dedupToken?: string } | undefined): { insert_deduplication_token?: string } {
+  return opts?.dedupToken ? { insert_deduplication_token: opts.dedupToken } : {};
 }

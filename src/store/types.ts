@@ -9,6 +9,12 @@ export type StoreSettings = Record<string, string | number | boolean>;
 
 export interface InsertOptions {
   settings?: StoreSettings;
+  /**
+   * insert_deduplication_token: an insert carrying a token the table saw
+   * recently is skipped (and so are its rollup rows). Derive it from the
+   * block's content so a retry of the same block is a no-op.
+   */
+  dedupToken?: string;
 }
 
 export interface InsertResult {

@@ -6,6 +6,7 @@
  * `true`/`false`, bytes base64, arrays and maps JSON), events and links as
  * Nested arrays.
  */
+import { wellFormedJson } from '../processors/well-formed.js';
 import type { AnyValue, Bytes, Int64, KeyValue, OtlpSpan, OtlpTracesRequest } from './types.js';
 
 const SPAN_KINDS = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'] as const;
@@ -71,7 +72,7 @@ export function spansToRows(request: OtlpTracesRequest): SpanBatch {
       const scopeVersion = ss.scope?.version ?? '';
       for (const span of ss.spans ?? []) {
         try {
-          ndjson += JSON.stringify(spanToRow(span, serviceName, resourceAttributes, scopeName, scopeVersion)) + '\n';
+          ndjson += wellFormedJson(JSON.stringify(spanToRow(span, serviceName, resourceAttributes, scopeName, scopeVersion))) + '\n';
           accepted++;
         } catch (err) {
           if (!(err instanceof SpanRejected)) throw err;
@@ -143,20 +144,30 @@ export function idToHex(id: Bytes | undefined, size: 8 | 16): string | undefined
   return bytes.length === size ? bytes.toString('hex') : undefined;
 }
 
+/** DateTime64(9) ends in 2262 (signed 64-bit nanoseconds); OTLP times are unsigned. */
+const MAX_NANOS = 9_223_372_036_854_775_807n;
+
 function toNanos(value: Int64 | undefined): bigint {
   if (value === undefined || value === '') return 0n;
+  let nanos: bigint;
   try {
-    return BigInt(value);
+    nanos = BigInt(value);
   } catch {
     throw new SpanRejected('span has a timestamp that is not an integer number of nanoseconds');
   }
+  // Out of range would fail the whole insert block (every request sharing it): reject the span alone.
+  if (nanos < 0n || nanos > MAX_NANOS) throw new SpanRejected('span has a timestamp outside 1970..2262');
+  return nanos;
 }
 
-/** `1714557600123456789n` → `"1714557600.123456789"`, which DateTime64(9) parses exactly. */
+/**
+ * `1714557600123456789n` → `"2024-05-01 10:00:00.123456789"`, which DateTime64(9) parses exactly.
+ * (The `seconds.fraction` form fails for small values: the engine reads them as dates.)
+ */
 export function nanosToDateTime64(nanos: bigint): string {
   const seconds = nanos / 1_000_000_000n;
   const fraction = (nanos % 1_000_000_000n).toString().padStart(9, '0');
-  return `${seconds}.${fraction}`;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19).replace('T', ' ')}.${fraction}`;
 }
 
 export function attributesToMap(attributes: KeyValue[] | undefined): Record<string, string> {

@@ -1,22 +1,28 @@
 /**
  * Validates an NDJSON body of CallRecords line by line. All or nothing: one
  * bad line rejects the request, naming the line and the problem. Valid lines
- * go to the store as the client sent them (no re-serialisation).
+ * are re-serialised from the parsed record: JSON that JS accepts but the
+ * engine would refuse (a duplicated key, say) must never reach an insert,
+ * where it would fail the whole batch for every request sharing it.
  */
 import { CallRecordSchema } from '../../record/schema.js';
 import { HttpError } from '../errors.js';
+import type { KeyedRows } from '../writer.js';
+import { wellFormedJson } from './well-formed.js';
 
-export interface ValidatedRecords {
-  /** Newline-terminated NDJSON of the valid records. */
-  ndjson: string;
-  count: number;
-}
+/** The valid lines with their call ids and time bounds, for the deduplicating writer. */
+export type ValidatedRecords = KeyedRows;
+
+/** What DateTime64(3) stores and the audit trail plausibly holds. */
+const MIN_TS_MS = Date.UTC(2000, 0, 1);
+const MAX_TS_MS = Date.UTC(2100, 0, 1);
 
 export function validateRecords(body: Buffer): ValidatedRecords {
   const text = body.toString('utf8');
   const kept: string[] = [];
-  let verbatim = true;
-  let count = 0;
+  const keys: string[] = [];
+  let minTsMs = Infinity;
+  let maxTsMs = -Infinity;
   let lineNo = 0;
   let start = 0;
   while (start < text.length) {
@@ -25,14 +31,8 @@ export function validateRecords(body: Buffer): ValidatedRecords {
     lineNo++;
     let line = text.slice(start, end);
     start = end + 1;
-    if (line.endsWith('\r')) {
-      line = line.slice(0, -1);
-      verbatim = false;
-    }
-    if (line.trim() === '') {
-      verbatim = false;
-      continue;
-    }
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') continue;
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
@@ -48,11 +48,13 @@ export function validateRecords(body: Buffer): ValidatedRecords {
       });
       throw new HttpError(400, `line ${lineNo}: ${problems.join('; ')}`);
     }
-    kept.push(line);
-    count++;
+    const tsMs = Date.parse(result.data.ts);
+    if (!(tsMs >= MIN_TS_MS && tsMs <= MAX_TS_MS)) throw new HttpError(400, `line ${lineNo}: ts: outside the storable range 2000-01-01 .. 2100-01-01`);
+    // Canonical lower-case form: ClickHouse stores UUIDs that way, and the dedup lookup compares strings.
+    keys.push(result.data.call_id.toLowerCase());
+    minTsMs = Math.min(minTsMs, tsMs);
+    maxTsMs = Math.max(maxTsMs, tsMs);
+    kept.push(wellFormedJson(JSON.stringify(result.data)));
   }
-  if (count === 0) return { ndjson: '', count: 0 };
-  // The common case (no blank lines, no CRLF): the body itself is the batch text.
-  const ndjson = verbatim ? (text.endsWith('\n') ? text : text + '\n') : kept.join('\n') + '\n';
-  return { ndjson, count };
+  return { lines: kept, keys, minTsMs, maxTsMs };
 }

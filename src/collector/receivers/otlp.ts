@@ -23,13 +23,13 @@ export function otlpReceiver(writer: BatchWriter, limits: BodyLimits) {
       try {
         const request = decodeTracesRequest(await readBody(req, limits), encoding);
         const batch = spansToRows(request);
-        await writer.write(TABLES.otelTraces, batch.ndjson, batch.accepted);
+        await writer.write(TABLES.otelTraces, { ndjson: batch.ndjson, rows: batch.accepted });
         const partial = batch.rejected > 0 ? { rejectedSpans: batch.rejected, errorMessage: batch.firstError ?? '' } : undefined;
         return reply.code(200).type(CONTENT_TYPE[encoding]).send(encodeTracesResponse(encoding, partial));
       } catch (err) {
         if (err instanceof OtlpDecodeError) return sendStatus(reply, encoding, 400, RPC_CODE.INVALID_ARGUMENT, err.message);
         if (err instanceof HttpError) {
-          const rpc = err.statusCode === 503 ? RPC_CODE.UNAVAILABLE : err.statusCode === 413 ? RPC_CODE.RESOURCE_EXHAUSTED : RPC_CODE.INVALID_ARGUMENT;
+          const rpc = err.statusCode === 503 ? RPC_CODE.UNAVAILABLE : err.statusCode === 413 || err.statusCode === 429 ? RPC_CODE.RESOURCE_EXHAUSTED : RPC_CODE.INVALID_ARGUMENT;
           return sendStatus(reply.headers(err.headers), encoding, err.statusCode, rpc, err.message);
         }
         throw err;

@@ -1,4 +1,4 @@
-/** POST /v1/records: NDJSON CallRecords from the durable shipper. 200 means stored. */
+/** POST /v1/records: NDJSON CallRecords from the durable shipper. 200 means stored (or already stored). */
 import type { FastifyInstance } from 'fastify';
 import { TABLES } from '../../store/index.js';
 import { readBody, type BodyLimits } from '../body.js';
@@ -9,9 +9,9 @@ export function recordsReceiver(writer: BatchWriter, limits: BodyLimits) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post('/v1/records', async (req, reply) => {
       const body = await readBody(req, limits);
-      const { ndjson, count } = validateRecords(body);
-      await writer.write(TABLES.toolCalls, ndjson, count);
-      return reply.code(200).send({ accepted: count });
+      const keyed = validateRecords(body);
+      await writer.write(TABLES.toolCalls, { keyed });
+      return reply.code(200).send({ accepted: keyed.lines.length });
     });
   };
 }

@@ -1,0 +1,21 @@
+/**
+ * POST /v1/events: pipeline health events (e.g. `shipper_drop`) reported by
+ * record shippers, into `pipeline_events` where the shipper-drops alert reads
+ * them. Rare and small, so each request is its own insert; its content-derived
+ * dedup token makes a re-sent report a no-op.
+ */
+import type { FastifyInstance } from 'fastify';
+import { TABLES, type Store } from '../../store/index.js';
+import { readBody, type BodyLimits } from '../body.js';
+import { validateEvents } from '../processors/events.js';
+import { contentToken } from '../writer.js';
+
+export function eventsReceiver(store: Store, limits: BodyLimits) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post('/v1/events', async (req, reply) => {
+      const ndjson = validateEvents(await readBody(req, limits));
+      if (ndjson) await store.insertNDJSON(TABLES.pipelineEvents, ndjson, { dedupToken: contentToken(ndjson) });
+      return reply.code(200).send({ accepted: ndjson ? ndjson.split('\n').length - 1 : 0 });
+    });
+  };
+}

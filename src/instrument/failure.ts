@@ -1,0 +1,57 @@
+/**
+ * A thrown error → the call's outcome and the agent's safe answer. Only the
+ * error's class, code and a few structural fields are read, never its message.
+ */
+import type { Outcome } from '../record/index.js';
+import {
+  deadlineExceededResult,
+  idempotencyConflictResult,
+  idempotencyInProgressResult,
+  internalErrorResult,
+  upstreamUnavailableResult,
+  type ToolErrorResult,
+} from './safe-result.js';
+
+export interface FailureAnswer {
+  outcome: Outcome;
+  result: ToolErrorResult;
+}
+
+interface ErrorShape {
+  name?: unknown;
+  budgetExhausted?: unknown;
+  retryAfterSeconds?: unknown;
+}
+
+export function failureAnswer(err: unknown, code: string, callId: string, budgetMs: number, deadlineExpired: boolean): FailureAnswer {
+  const e = (err ?? {}) as ErrorShape;
+  if (e.name === 'UpstreamUnavailableError') {
+    const retryAfter = typeof e.retryAfterSeconds === 'number' ? e.retryAfterSeconds : 30;
+    return { outcome: 'upstream_unavailable', result: upstreamUnavailableResult(callId, retryAfter) };
+  }
+  if (e.budgetExhausted === true || deadlineExpired) {
+    return { outcome: 'deadline_exceeded', result: deadlineExceededResult(callId, budgetMs) };
+  }
+  if (e.name === 'IdempotencyConflictError') return { outcome: 'tool_error', result: idempotencyConflictResult(callId) };
+  if (e.name === 'IdempotencyWaitTimeoutError') return { outcome: 'system_error', result: idempotencyInProgressResult(callId) };
+  return { outcome: 'system_error', result: internalErrorResult(callId, code) };
+}
+
+/** Thrown when the handler outlives the call's budget: the agent is answered, the handler is abandoned. */
+export class CallDeadlineError extends Error {
+  override readonly name = 'CallDeadlineError';
+  readonly code = 'deadline_exceeded';
+  readonly budgetExhausted = true;
+  constructor() {
+    super('the call budget ran out before the tool answered');
+  }
+}
+
+/** Races `work` against the remaining budget. */
+export function withinBudget<T>(work: Promise<T>, remainingMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallDeadlineError()), Math.max(0, remainingMs));
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}

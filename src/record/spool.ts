@@ -1,0 +1,380 @@
+/**
+ * A disk spool for the shipper: the RecordQueue interface over segment files
+ * (`seg-<seq>.ndjson`, one record per line) in one directory.
+ *
+ * Durability: push() appends the line with a synchronous write(2) before it
+ * returns, so a record survives the process dying (SIGKILL, crash) the moment
+ * emit() returns; fdatasync runs at most `fsyncIntervalMs` later for every
+ * record appended meanwhile (group commit), after which it also survives the
+ * machine dying. `sync()` waits for that point.
+ *
+ * Delivery: peek() reads from the oldest segment; ack() advances a cursor
+ * (persisted in `cursor.json`) and deletes a segment once all of it was
+ * acknowledged. After a restart the spool resumes at the cursor: records
+ * shipped but not yet acknowledged are sent again (the collector dedups).
+ *
+ * Bounds: at most `maxBytes` on disk; past it the oldest segment is dropped
+ * and its unshipped records reported through `onDrop`. Memory holds segment
+ * metadata and one read buffer, whatever the backlog.
+ */
+import {
+  closeSync,
+  fdatasync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  close as closeAsync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { RecordQueue } from './queue.js';
+
+export interface SpoolOptions {
+  dir: string;
+  /** Bytes on disk before the oldest records are dropped. Default 256 MiB. */
+  maxBytes?: number;
+  /** A segment is closed and a new one started past this size. Default min(8 MiB, maxBytes / 4). */
+  segmentBytes?: number;
+  /** Group-commit window: appended records are fdatasync'ed within this. Default 20 ms. */
+  fsyncIntervalMs?: number;
+  /** Called with the number of unshipped records lost when the cap forces the oldest segment out. */
+  onDrop?: (count: number, reason: 'spool_full') => void;
+}
+
+export interface Spool extends RecordQueue {
+  readonly durable: true;
+  /** Bytes in the spool's segments. */
+  readonly bytes: number;
+  readonly segments: number;
+  /** Resolves once every record pushed so far has been fdatasync'ed. */
+  sync(): Promise<void>;
+  /** Syncs, closes the files and releases the directory lock. Unshipped records stay for the next start. */
+  close(): Promise<void>;
+}
+
+interface Segment {
+  seq: number;
+  path: string;
+  bytes: number;
+  lines: number;
+}
+
+interface Pending {
+  seq: number;
+  endOffset: number;
+  lines: number;
+}
+
+const SEGMENT_FILE = /^seg-(\d{12})\.ndjson$/;
+const READ_CHUNK = 1024 * 1024;
+
+export function openSpool(opts: SpoolOptions): Spool {
+  const maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
+  const segmentBytes = Math.max(1024, Math.min(opts.segmentBytes ?? 8 * 1024 * 1024, Math.floor(maxBytes / 4)));
+  const fsyncIntervalMs = opts.fsyncIntervalMs ?? 20;
+  const dir = opts.dir;
+  mkdirSync(dir, { recursive: true });
+  const releaseLock = lockDirectory(dir);
+  const cursorPath = join(dir, 'cursor.json');
+
+  const segments: Segment[] = recoverSegments(dir, cursorPath);
+  const cursor = readCursor(cursorPath, segments);
+  let totalBytes = segments.reduce((n, s) => n + s.bytes, 0);
+  let totalLines = segments.reduce((n, s) => n + s.lines, 0);
+  /** Lines of the cursor's segment already acknowledged. */
+  let consumedLines = cursor.consumedLines;
+  let pending: Pending | undefined;
+
+  let active = startSegment((segments.at(-1)?.seq ?? 0) + 1);
+  let activeFd = openSync(active.path, 'a');
+  let readFd: { seq: number; fd: number } | undefined;
+  /** Fds written since the last fdatasync (a rotated segment's stays here until synced, then closes). */
+  let unsynced = new Map<number, { fd: number; closeAfter: boolean }>();
+  let syncWaiters: (() => void)[] = [];
+  let syncTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  function startSegment(seq: number): Segment {
+    const seg = { seq, path: join(dir, `seg-${String(seq).padStart(12, '0')}.ndjson`), bytes: 0, lines: 0 };
+    segments.push(seg);
+    if (segments.length === 1) cursorAt(seg.seq, 0, 0);
+    return seg;
+  }
+
+  function cursorAt(seq: number, offset: number, lines: number): void {
+    cursor.seq = seq;
+    cursor.offset = offset;
+    consumedLines = lines;
+  }
+
+  function scheduleSync(): void {
+    if (syncTimer || closed) return;
+    syncTimer = setTimeout(runSync, fsyncIntervalMs);
+  }
+
+  function runSync(): Promise<void> {
+    syncTimer = undefined;
+    const fds = [...unsynced.values()];
+    unsynced = new Map();
+    const waiters = syncWaiters;
+    syncWaiters = [];
+    return Promise.all(
+      fds.map(
+        ({ fd, closeAfter }) =>
+          new Promise<void>((resolve) =>
+            // A failed fdatasync leaves the data in the page cache: still process-crash safe, nothing better to do.
+            fdatasync(fd, () => (closeAfter ? closeAsync(fd, () => resolve()) : resolve())),
+          ),
+      ),
+    ).then(() => {
+      for (const w of waiters) w();
+    });
+  }
+
+  function rotate(): void {
+    unsynced.set(activeFd, { fd: activeFd, closeAfter: true });
+    active = startSegment(active.seq + 1);
+    activeFd = openSync(active.path, 'a');
+    scheduleSync();
+  }
+
+  function dropOldestOverCap(): void {
+    while (totalBytes > maxBytes && segments.length > 1) {
+      const oldest = segments[0]!;
+      const unshipped = oldest.lines - (cursor.seq === oldest.seq ? consumedLines : 0);
+      // Lines already handed to the shipper are in flight and will still be delivered.
+      const inFlight = pending?.seq === oldest.seq ? pending.lines : 0;
+      removeSegment(oldest);
+      if (cursor.seq === oldest.seq) {
+        const next = segments[0]!;
+        cursorAt(next.seq, 0, 0);
+        writeCursor();
+      }
+      const lost = Math.max(0, unshipped - inFlight);
+      if (lost > 0) opts.onDrop?.(lost, 'spool_full');
+    }
+  }
+
+  function removeSegment(seg: Segment): void {
+    segments.splice(segments.indexOf(seg), 1);
+    totalBytes -= seg.bytes;
+    totalLines -= seg.lines;
+    if (readFd?.seq === seg.seq) {
+      closeSync(readFd.fd);
+      readFd = undefined;
+    }
+    try {
+      unlinkSync(seg.path);
+    } catch {
+      // Already gone: nothing to free.
+    }
+  }
+
+  function writeCursor(): void {
+    // Not fsynced: losing it only means re-sending records the collector will recognise.
+    writeFileSync(cursorPath, JSON.stringify({ seq: cursor.seq, offset: cursor.offset, lines: consumedLines }));
+  }
+
+  function readerFor(seg: Segment): number {
+    if (readFd?.seq !== seg.seq) {
+      if (readFd) closeSync(readFd.fd);
+      readFd = { seq: seg.seq, fd: openSync(seg.path, 'r') };
+    }
+    return readFd.fd;
+  }
+
+  /** Moves the cursor past fully acknowledged, closed segments (deleting them). */
+  function advance(): void {
+    for (;;) {
+      const seg = segments[0];
+      if (!seg || seg.seq !== cursor.seq || seg === active || cursor.offset < seg.bytes) return;
+      removeSegment(seg);
+      const next = segments[0]!;
+      cursorAt(next.seq, 0, 0);
+    }
+  }
+
+  return {
+    durable: true,
+    push(line) {
+      if (closed) return false;
+      const data = Buffer.from(line + '\n', 'utf8');
+      writeSync(activeFd, data);
+      active.bytes += data.length;
+      active.lines++;
+      totalBytes += data.length;
+      totalLines++;
+      unsynced.set(activeFd, { fd: activeFd, closeAfter: false });
+      scheduleSync();
+      if (active.bytes >= segmentBytes) rotate();
+      if (totalBytes > maxBytes) dropOldestOverCap();
+      return true;
+    },
+    peek(max) {
+      advance();
+      const seg = segments.find((s) => s.seq === cursor.seq);
+      if (!seg || cursor.offset >= seg.bytes || max <= 0) return [];
+      const fd = readerFor(seg);
+      let want = Math.min(READ_CHUNK, seg.bytes - cursor.offset);
+      for (;;) {
+        const buf = Buffer.allocUnsafe(want);
+        const n = readSync(fd, buf, 0, want, cursor.offset);
+        const text = buf.subarray(0, n);
+        const lines: string[] = [];
+        let start = 0;
+        while (lines.length < max) {
+          const nl = text.indexOf(10, start);
+          if (nl === -1) break;
+          lines.push(text.toString('utf8', start, nl));
+          start = nl + 1;
+        }
+        // A record longer than the chunk: read more (records are bounded, so this ends).
+        if (lines.length === 0 && want < seg.bytes - cursor.offset) {
+          want = Math.min(want * 2, seg.bytes - cursor.offset);
+          continue;
+        }
+        pending = { seq: seg.seq, endOffset: cursor.offset + start, lines: lines.length };
+        return lines;
+      }
+    },
+    ack(count) {
+      const p = pending;
+      pending = undefined;
+      // The segment went over the cap while the batch was in flight: the cursor has moved on already.
+      if (!p || p.seq !== cursor.seq || count <= 0) return;
+      if (count !== p.lines) throw new RangeError(`ack(${count}) must acknowledge the whole peeked batch (${p.lines})`);
+      cursor.offset = p.endOffset;
+      consumedLines += p.lines;
+      advance();
+      writeCursor();
+    },
+    get size() {
+      return totalLines - consumedLines;
+    },
+    get bytes() {
+      return totalBytes;
+    },
+    get segments() {
+      return segments.length;
+    },
+    sync() {
+      if (unsynced.size === 0 && !syncTimer) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        syncWaiters.push(resolve);
+        scheduleSync();
+      });
+    },
+    async close() {
+      if (closed) return;
+      if (syncTimer) clearTimeout(syncTimer);
+      unsynced.set(activeFd, { fd: activeFd, closeAfter: true });
+      await runSync();
+      closed = true;
+      if (readFd) closeSync(readFd.fd);
+      readFd = undefined;
+      // An empty active segment is noise for the next start.
+      if (active.bytes === 0) removeSegment(active);
+      releaseLock();
+    },
+  };
+}
+
+/** Existing segments, oldest first, with a torn last line (crash mid-write) cut off. */
+function recoverSegments(dir: string, cursorPath: string): Segment[] {
+  const cursor = readCursorFile(cursorPath);
+  const segments: Segment[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const m = SEGMENT_FILE.exec(name);
+    if (!m) continue;
+    const seq = Number(m[1]);
+    const path = join(dir, name);
+    if (cursor && seq < cursor.seq) {
+      unlinkSync(path);
+      continue;
+    }
+    const data = readFileSync(path);
+    const end = data.lastIndexOf(10) + 1;
+    if (end < data.length) {
+      const fd = openSync(path, 'r+');
+      ftruncateSync(fd, end);
+      closeSync(fd);
+    }
+    if (end === 0) {
+      unlinkSync(path);
+      continue;
+    }
+    let lines = 0;
+    for (let i = data.indexOf(10); i !== -1 && i < end; i = data.indexOf(10, i + 1)) lines++;
+    segments.push({ seq, path, bytes: end, lines });
+  }
+  return segments;
+}
+
+interface Cursor {
+  seq: number;
+  offset: number;
+  consumedLines: number;
+}
+
+function readCursorFile(path: string): { seq: number; offset: number; lines: number } | undefined {
+  try {
+    const c = JSON.parse(readFileSync(path, 'utf8')) as { seq?: unknown; offset?: unknown; lines?: unknown };
+    if (Number.isInteger(c.seq) && Number.isInteger(c.offset) && Number.isInteger(c.lines)) return c as { seq: number; offset: number; lines: number };
+  } catch {
+    // No cursor (first start) or a torn one: start at the oldest segment.
+  }
+  return undefined;
+}
+
+function readCursor(path: string, segments: Segment[]): Cursor {
+  const saved = readCursorFile(path);
+  const first = segments[0];
+  if (!first) return { seq: 0, offset: 0, consumedLines: 0 };
+  if (saved && saved.seq === first.seq && saved.offset <= first.bytes) return { seq: saved.seq, offset: saved.offset, consumedLines: saved.lines };
+  return { seq: first.seq, offset: 0, consumedLines: 0 };
+}
+
+/** One process per spool directory: a second would interleave appends and acks. */
+function lockDirectory(dir: string): () => void {
+  const path = join(dir, 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // Already released.
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(path, 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new Error(`spool directory ${dir} is in use by process ${owner}`);
+      }
+      // A stale lock from a process that died: take it over.
+      const stale = `${path}.stale-${process.pid}`;
+      renameSync(path, stale);
+      unlinkSync(stale);
+    }
+  }
+  throw new Error(`could not lock spool directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
