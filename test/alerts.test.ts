@@ -23,9 +23,8 @@ import {
   webhookNotifier,
   type AlertsSnapshot,
 } from '../src/alerts/index.js';
-import Fastify from 'fastify';
 import { alertsCommand } from '../src/cli/alerts.js';
-import { alertsApi } from '../src/alerts/api.js';
+import { createCollector } from '../src/collector/index.js';
 import { ALERTMANAGER_BIN, startAlertmanager, startWebhookReceiver, type RunningAlertmanager, type WebhookReceiver } from './support/alertmanager.js';
 import { MINUTE, callsInMinute, insertCalls, startOfMinute, type CallShape } from './support/grafana-seed.js';
 import type { CallRecord } from '../src/record/schema.js';
@@ -315,8 +314,7 @@ test('an incident fires exactly the matching alerts, pending first, into Alertma
   assert.equal(json.alerts.length, 3);
 
   // GET /api/alerts serves the same snapshot, filterable by rule.
-  const app = Fastify();
-  await app.register(alertsApi(evaluator));
+  const { app } = await createCollector({ store, alerts: evaluator });
   const res = await app.inject({ method: 'GET', url: '/api/alerts?rule=mcptrail-tenant-error-rate' });
   assert.equal(res.statusCode, 200);
   const body = res.json() as AlertsSnapshot;

@@ -244,18 +244,20 @@ describe('idempotency', () => {
 });
 
 describe('credentials', () => {
-  test('100 parallel calls with an expired upstream token: exactly one refresh', async () => {
+  test('100 parallel calls over two instances with an expired upstream token: exactly one refresh', async () => {
     const key = randomBytes(32);
     const a = await instance({ credentials: await credentialStore(`${fx.prefix}cred:`, key) });
+    const b = await instance({ credentials: await credentialStore(`${fx.prefix}cred:`, key) });
     await seed(await credentialStore(`${fx.prefix}cred:`, key), 'tenant-r');
     const agentToken = await token('tenant-r', 'agent-r');
-    const c = await client('v1', a, agentToken);
-    const results = await Promise.all(Array.from({ length: 100 }, () => call(c, 'contacts.search')));
+    const ca = await client('v1', a, agentToken);
+    const cb = await client('v1', b, agentToken);
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => call(i % 2 ? ca : cb, 'contacts.search')));
     assert.ok(results.every((r) => r.isError !== true));
     assert.equal(upstream.tokenHits.get('tenant-r'), 1, 'the token endpoint was hit once');
-    const records = a.sink.records;
+    const records = [...a.sink.records, ...b.sink.records];
     assert.equal(records.length, 100);
-    assert.equal(records.filter((r) => r.auth_refresh === 1).length, 1);
+    assert.equal(records.filter((r) => r.auth_refresh === 1).length, 1, 'one record, on one instance, carries the refresh');
     assert.equal(records.filter((r) => r.auth_refresh > 1).length, 0);
     // The upstream saw the tenant's upstream token, never the agent's.
     const mine = upstream.seen.filter((s) => s.tenantId === 'tenant-r');

@@ -27,7 +27,7 @@ export {
 } from './macros.js';
 export { AlertEvaluator, type AlertStore, type EvaluatorOptions, type AlertsSnapshot, type AlertView, type RuleHealth } from './evaluator.js';
 export { alertmanagerNotifier, webhookNotifier, webhookMessages, NotifierError, type Notifier, type OutgoingAlert, type WebhookMessage } from './notifiers.js';
-export { alertsApi, type AlertsSource } from './api.js';
+export { selectAlerts, type AlertsSource, type AlertsSelection } from './api.js';
 export { ALERT_TABLES } from './tables.js';
 export { alertRulesProvisioning, contactPointsProvisioning, policiesProvisioning, CLICKHOUSE_DATASOURCE } from './provisioning.js';
 export { ruleLabels, seriesLabels, fingerprint, type Labels } from './labels.js';

@@ -16,7 +16,7 @@ commands:
   up [--demo]            start the collector (and with --demo the CRM MCP server, its upstream and agents)
        [--host 127.0.0.1] [--port ${DEFAULT_COLLECTOR_PORT}] [--mcp-port ${DEFAULT_MCP_PORT}] [--upstream-port ${DEFAULT_UPSTREAM_PORT}] [--rate 0.5]
   calls                  list tool calls, newest first
-       [--tool T] [--tenant X] [--agent A] [--outcome O] [--since 1h] [--limit 100] [--json]
+       [--tool T] [--tenant X] [--agent A] [--outcome O] [--since 1h, at most 31d] [--limit 100] [--json]
   trace <traceId>        the spans and call records of one trace [--json]
   alerts                 the alert rules' current state: firing, pending, recently resolved [--json]
   migrate                apply pending schema migrations [--json]

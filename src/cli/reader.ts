@@ -48,6 +48,7 @@ function apiReader(config: CliConfig): AuditReader {
         /* not JSON: show as is */
       }
       if (res.status === 401) throw new CliError(`the collector refused the read (401): set MCPTRAIL_READ_TOKEN. ${detail}`);
+      if (res.status === 403) throw new CliError(`the read token is scoped to another tenant (403): ${detail}`);
       throw new CliError(`collector answered ${res.status}: ${detail}`);
     }
     return JSON.parse(body);

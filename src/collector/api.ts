@@ -7,8 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { CallFilterSchema, describeIssues, getTrace, listCalls } from '../audit/index.js';
-import type { AlertsSnapshot } from '../alerts/evaluator.js';
-import type { AlertsSource } from '../alerts/api.js';
+import { selectAlerts, type AlertsSource } from '../alerts/api.js';
 import type { Store } from '../store/index.js';
 import { HttpError } from './errors.js';
 import { scopeOf, tenantOf } from './read-scope.js';
@@ -35,17 +34,13 @@ export function auditApi(store: Store, alerts?: AlertsSource) {
       return getTrace(store, traceId.toLowerCase(), { tenant: tenantOf(scopeOf(req)) });
     });
 
-    // The alerts view of src/alerts/api.ts, plus the read scope: a tenant sees alerts labelled with its tenant only.
     app.get('/api/alerts', async (req) => {
       const query = (req.query ?? {}) as Record<string, unknown>;
-      const rule = typeof query.rule === 'string' ? query.rule : undefined;
-      const state = typeof query.state === 'string' ? query.state : undefined;
-      const snapshot: AlertsSnapshot = alerts?.snapshot() ?? { evaluatedAt: null, rules: [], alerts: [] };
-      const tenant = tenantOf(scopeOf(req));
-      const visible = snapshot.alerts.filter(
-        (a) => (!rule || a.ruleUid === rule) && (!state || a.state === state) && (tenant === undefined || a.labels.tenant_id === tenant),
-      );
-      return { ...snapshot, alerts: visible };
+      return selectAlerts(alerts, {
+        rule: typeof query.rule === 'string' ? query.rule : undefined,
+        state: typeof query.state === 'string' ? query.state : undefined,
+        tenant: tenantOf(scopeOf(req)),
+      });
     });
   };
 }

@@ -96,8 +96,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   );
 
   const telemetry = startTelemetry({ serviceName: CRM_SERVICE, endpoint: opts.collectorUrl, headers: ingestHeaders(opts.ingestToken) });
-  const shipper = createShipper({ url: `${opts.collectorUrl}/v1/records`, token: opts.ingestToken });
   const logger = createLogger({ destination: opts.recordLog ?? join(opts.dataDir, 'mcp-server.log') });
+  // Records are spooled to disk before the call returns and shipped from there: a collector outage delays them, never loses them.
+  const shipper = createShipper({ url: `${opts.collectorUrl}/v1/records`, token: opts.ingestToken, spoolDir: join(opts.dataDir, 'spool'), logger });
   const sink: RecordSink = createRecordSink({ logger, shipper });
 
   const state = await sharedState(opts.redisUrl ?? process.env.MCPTRAIL_REDIS_URL, logger, upstream, opts.limits ?? true);

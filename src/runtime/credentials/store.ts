@@ -32,8 +32,14 @@ interface Loaded {
  * lock in the backend). The refresh token used is always the one read under
  * the lock, and the rotated pair is stored in one write before the lock goes.
  */
+/** A refresh's result, and whether this instance called the token endpoint itself. */
+interface RefreshOutcome {
+  accessToken: string;
+  performed: boolean;
+}
+
 export class CredentialStore {
-  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly inflight = new Map<string, Promise<RefreshOutcome>>();
   private readonly codec: TokenCodec;
   private readonly skewMs: number;
   private readonly refreshTimeoutMs: number;
@@ -60,16 +66,19 @@ export class CredentialStore {
   /** Like getAccessToken, and says whether this call refreshed (for the CallRecord). */
   async acquire(tenantId: string): Promise<AccessGrant> {
     const running = this.inflight.get(tenantId);
-    if (running) return { accessToken: await running, refresh: 'joined' };
+    if (running) return { accessToken: (await running).accessToken, refresh: 'joined' };
     const current = await this.load(tenantId);
     if (!current) throw this.failure(tenantId, 'not_configured');
     if (this.fresh(current.tokens)) return { accessToken: current.tokens.accessToken, refresh: 'none' };
     // Re-check: another call may have started the refresh while we read.
     const started = this.inflight.get(tenantId);
-    if (started) return { accessToken: await started, refresh: 'joined' };
+    if (started) return { accessToken: (await started).accessToken, refresh: 'joined' };
     const mine = this.refreshAcrossInstances(tenantId).finally(() => this.inflight.delete(tenantId));
     this.inflight.set(tenantId, mine);
-    return { accessToken: await mine, refresh: 'performed' };
+    // 'performed' only when this process really called the token endpoint, so
+    // auth_refresh counts refreshes, not instances that waited for one.
+    const outcome = await mine;
+    return { accessToken: outcome.accessToken, refresh: outcome.performed ? 'performed' : 'joined' };
   }
 
   /**
@@ -84,7 +93,7 @@ export class CredentialStore {
     return this.options.backend.compareAndSet(tenantId, current.raw, this.encode(tenantId, expired));
   }
 
-  private async refreshAcrossInstances(tenantId: string): Promise<string> {
+  private async refreshAcrossInstances(tenantId: string): Promise<RefreshOutcome> {
     const lockToken = randomUUID();
     const giveUpAt = Date.now() + this.lockWaitMs;
     let pollMs = 20;
@@ -100,16 +109,16 @@ export class CredentialStore {
       await sleep(pollMs);
       pollMs = Math.min(pollMs * 2, 200);
       const seen = await this.load(tenantId);
-      if (seen && this.fresh(seen.tokens)) return seen.tokens.accessToken;
+      if (seen && this.fresh(seen.tokens)) return { accessToken: seen.tokens.accessToken, performed: false };
       if (Date.now() >= giveUpAt) throw this.failure(tenantId, 'lock_timeout');
     }
   }
 
-  private async refreshUnderLock(tenantId: string): Promise<string> {
+  private async refreshUnderLock(tenantId: string): Promise<RefreshOutcome> {
     // Re-read under the lock: the previous holder may have rotated the refresh token.
     const current = await this.load(tenantId);
     if (!current) throw this.failure(tenantId, 'not_configured');
-    if (this.fresh(current.tokens)) return current.tokens.accessToken;
+    if (this.fresh(current.tokens)) return { accessToken: current.tokens.accessToken, performed: false };
 
     let next: TokenSet;
     try {
@@ -130,10 +139,10 @@ export class CredentialStore {
     if (!stored) {
       // Only if our lock lease ran out and someone else refreshed meanwhile: theirs is the stored truth.
       const theirs = await this.load(tenantId);
-      if (theirs && this.fresh(theirs.tokens)) return theirs.tokens.accessToken;
+      if (theirs && this.fresh(theirs.tokens)) return { accessToken: theirs.tokens.accessToken, performed: true };
     }
     this.options.onEvent?.({ type: 'refresh', tenantId });
-    return next.accessToken;
+    return { accessToken: next.accessToken, performed: true };
   }
 
   private fresh(tokens: TokenSet): boolean {
