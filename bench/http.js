@@ -1,0 +1,203 @@
+/**
+ * §2 End to end over Streamable HTTP (stateless, JSON responses): N
+ * concurrent keep-alive clients post `tools/call` to (a) a bare fastify + SDK v1
+ * server built the same way createMcpHttpApp builds it (fresh McpServer +
+ * transport per request), (b) mcptrail's createMcpHttpApp with API-key auth,
+ * instrument(), a tracer provider (BatchSpanProcessor, discarding exporter)
+ * and a RecordSink (pino to a discarding stream + shipper to a local sink).
+ * Each server is its own process; this process is the load generator.
+ * Variants alternate in short windows, after a warm-up.
+ *
+ *   node bench/http.js                 orchestrator + load generator
+ *   node bench/http.js server VARIANT  one server
+ */
+import { Agent, request } from 'node:http';
+import { MCPTRAIL, QUICK, fmt, spawnWorker, serveWorker, startDiscardServer, summarize, sleep } from './lib.js';
+
+const API_KEY = 'bench-key-0123456789';
+const BODY = (id) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello world', customer_id: 'C-000123' } } });
+
+if (process.argv[2] === 'server') await server(process.argv[3]);
+else if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await orchestrate();
+  console.log(JSON.stringify(result, null, 2));
+  process.send?.({ result });
+}
+
+export async function orchestrate({ concurrency = 16, windowMs = QUICK ? 2000 : 8000, rounds = QUICK ? 1 : 3, warmupMs = QUICK ? 1000 : 4000 } = {}) {
+  const sink = await startDiscardServer();
+  const variants = ['bare', 'mcptrail'];
+  const servers = Object.fromEntries(variants.map((v) => [v, spawnWorker('http.js', ['server', v], { env: { ...process.env, SINK_URL: sink.url } })]));
+  const urls = {};
+  for (const v of variants) urls[v] = (await servers[v].ask({ cmd: 'start' })).url;
+  for (const v of variants) await load(urls[v], concurrency, warmupMs);
+  const acc = Object.fromEntries(variants.map((v) => [v, { calls: 0, ms: 0, errors: 0, lat: [], cpuUs: 0 }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const v of r % 2 ? [...variants].reverse() : variants) {
+      const before = await servers[v].ask({ cmd: 'cpu' });
+      const w = await load(urls[v], concurrency, windowMs);
+      const after = await servers[v].ask({ cmd: 'cpu' });
+      const a = acc[v];
+      a.calls += w.calls;
+      a.ms += w.ms;
+      a.errors += w.errors;
+      a.cpuUs += after.cpuUs - before.cpuUs;
+      for (const x of w.lat) a.lat.push(x);
+    }
+  }
+  const checks = {};
+  for (const v of variants) checks[v] = await servers[v].ask({ cmd: 'check' });
+  await Promise.all(variants.map((v) => servers[v].stop()));
+  await sink.close();
+  const rows = {};
+  for (const v of variants) {
+    const a = acc[v];
+    const s = summarize(a.lat);
+    rows[v] = { callsPerSec: (a.calls / a.ms) * 1000, p50Ms: s.p50 / 1000, p99Ms: s.p99 / 1000, errors: a.errors, calls: a.calls, serverCpuUsPerCall: a.cpuUs / a.calls, ...checks[v] };
+  }
+  return { concurrency, windowMs, rounds, rows, ratio: rows.mcptrail.callsPerSec / rows.bare.callsPerSec };
+}
+
+export function table(result) {
+  const { rows } = result;
+  const line = (name, r) => `| ${name} | ${fmt(r.callsPerSec, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.serverCpuUsPerCall, 0)} | ${r.errors} | ${fmt(r.recordsPerCall, 2)} | ${fmt(r.spansPerCall, 2)} |`;
+  return [
+    `| server (${result.concurrency} concurrent clients, ${result.rounds}×${result.windowMs / 1000} s per variant) | calls/s | p50 ms | p99 ms | server CPU µs/call | errors | records/call | spans/call |`,
+    '|---|---|---|---|---|---|---|---|',
+    line('bare fastify + SDK v1 (stateless)', rows.bare),
+    line('mcptrail `createMcpHttpApp` + auth + `instrument()`', rows.mcptrail),
+    `| **instrumented ÷ bare** | **${fmt(result.ratio * 100, 1)} %** | | | | | | |`,
+  ].join('\n');
+}
+
+/** `concurrency` loops posting tools/call back to back for `ms`. */
+async function load(url, concurrency, ms) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const u = new URL(url);
+  const lat = [];
+  let calls = 0;
+  let errors = 0;
+  let id = 0;
+  const start = performance.now();
+  const end = start + ms;
+  const one = () =>
+    new Promise((resolve) => {
+      const body = BODY(++id);
+      const t0 = performance.now();
+      const req = request(
+        {
+          agent,
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': '2025-06-18',
+            authorization: `Bearer ${API_KEY}`,
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            lat.push((performance.now() - t0) * 1000);
+            if (res.statusCode !== 200 || !text.includes('hello world') || text.includes('"isError":true')) errors++;
+            calls++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) await one();
+    }),
+  );
+  const elapsed = performance.now() - start;
+  agent.destroy();
+  return { calls, errors, ms: elapsed, lat };
+}
+
+// ---------------------------------------------------------------- server
+
+async function server(variant) {
+  const exporter = (await import('./lib.js')).discardingExporter();
+  let records = 0;
+  let closeAll = async () => {};
+  let provider;
+  if (variant === 'mcptrail') {
+    const { NodeTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-node');
+    provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+    provider.register();
+  }
+  const { z } = await import('zod');
+  const { McpServer } = await import('@modelcontextprotocol/sdk/server/mcp.js');
+  const echo = async ({ text }) => ({ content: [{ type: 'text', text }] });
+  const inputSchema = { text: z.string(), customer_id: z.string() };
+  let app;
+
+  if (variant === 'bare') {
+    const Fastify = (await import('fastify')).default;
+    const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
+    app = Fastify({ bodyLimit: 4 * 1024 * 1024 });
+    app.post('/mcp', async (req, reply) => {
+      const s = new McpServer({ name: 'bench', version: '1.0.0' });
+      s.registerTool('echo', { inputSchema }, echo);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      reply.raw.on('close', () => {
+        void transport.close();
+        void s.close();
+      });
+      await s.connect(transport);
+      reply.hijack();
+      await transport.handleRequest(req.raw, reply.raw, req.body);
+    });
+  } else {
+    const { createMcpHttpApp, createAuthenticator, instrument, createRecordSink, createLogger, createShipper } = await import(MCPTRAIL);
+    const { Writable } = await import('node:stream');
+    const devNull = new Writable({ write(_c, _e, cb) { cb(); } });
+    const shipper = createShipper({ url: `${process.env.SINK_URL}/v1/records` });
+    const inner = createRecordSink({ logger: createLogger({ destination: devNull }), shipper });
+    const sink = { emit: (r) => { records++; inner.emit(r); }, flush: () => inner.flush(), close: () => inner.close() };
+    const authenticator = createAuthenticator({ apiKeys: { [API_KEY]: { agentId: 'agent-001', tenantId: 'tenant-01', scopes: ['bench:read'] } } });
+    app = await createMcpHttpApp({
+      sdk: 'v1',
+      authenticator,
+      sink,
+      service: 'bench',
+      serverFactory: () => {
+        const s = new McpServer({ name: 'bench', version: '1.0.0' });
+        s.registerTool('echo', { inputSchema }, echo);
+        return instrument(s, { service: 'bench', sink, tools: { echo: { scope: 'bench:read', version: '1', redact: { allow: ['text'] } } } });
+      },
+    });
+    closeAll = () => sink.close();
+  }
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  let served = 0;
+  app.server.on('request', () => served++);
+  serveWorker({
+    start: async () => ({ url: `http://127.0.0.1:${app.server.address().port}/mcp` }),
+    cpu: async () => {
+      const u = process.cpuUsage();
+      return { cpuUs: u.user + u.system };
+    },
+    async check() {
+      await closeAll();
+      await provider?.forceFlush();
+      await sleep(10);
+      return { recordsPerCall: variant === 'bare' ? 0 : records / served, spansPerCall: variant === 'bare' ? 0 : exporter.spans / served };
+    },
+    exit: () => app.close(),
+  });
+}

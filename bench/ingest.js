@@ -1,0 +1,164 @@
+/**
+ * §3 Collector ingest: NDJSON CallRecords (5,000 per request) and OTLP
+ * protobuf spans (1,000 per request) posted with several requests in flight
+ * to the real collector (createCollector + BatchWriter) over (a) the embedded
+ * engine and (b) the http driver against the ClickHouse-HTTP test server
+ * (test/support/ch-http-server.ts, run under tsx in its own process). The
+ * collector and the engine server are separate processes; this process
+ * pre-generates every body (all unique: the writer deduplicates) and posts.
+ *
+ *   node bench/ingest.js                         orchestrator
+ *   node bench/ingest.js collector embedded|URL  collector worker
+ *   node --import tsx bench/ingest.js chhttp     ClickHouse-HTTP test server worker
+ */
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QUICK, ROOT, dist, fmt, serveWorker, spawnWorker } from './lib.js';
+import { ndjsonBatch, otlpBodies } from './gen.js';
+
+if (process.argv[2] === 'collector') await collectorWorker(process.argv[3], Number(process.argv[4] ?? 0));
+else if (process.argv[2] === 'chhttp') await chHttpWorker();
+else if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await orchestrate();
+  console.log(JSON.stringify(result, null, 2));
+  process.send?.({ result });
+}
+
+export async function orchestrate() {
+  const plan = {
+    embedded: { recordRequests: QUICK ? 6 : 60, spanRequests: QUICK ? 20 : 200 },
+    http: { recordRequests: QUICK ? 4 : 20, spanRequests: QUICK ? 10 : 60 },
+  };
+  const maxReq = Math.max(plan.embedded.recordRequests, plan.http.recordRequests);
+  const maxSpanReq = Math.max(plan.embedded.spanRequests, plan.http.spanRequests);
+  const t0 = performance.now();
+  const recordBodies = Array.from({ length: maxReq }, (_, i) => Buffer.from(ndjsonBatch(5000, i * 5000)));
+  const spanBodies = await otlpBodies(maxSpanReq, 1000);
+  const genMs = performance.now() - t0;
+
+  const results = {};
+  for (const driver of ['embedded', 'http']) {
+    let engine;
+    let target = 'embedded';
+    if (driver === 'http') {
+      engine = spawnWorker('ingest.js', ['chhttp'], { execArgv: ['--import', 'tsx'], cwd: ROOT });
+      target = (await engine.ask({ cmd: 'start' })).url;
+    }
+    const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}/${driver}`] : [];
+    const collector = spawnWorker('ingest.js', ['collector', target], { execArgv: prof });
+    const { url } = await collector.ask({ cmd: 'start' });
+    const cpu = async () => ({ c: (await collector.ask({ cmd: 'cpu' })).cpuUs, e: engine ? (await engine.ask({ cmd: 'cpu' })).cpuUs : 0 });
+
+    // Warm-up: one request of each kind.
+    await post(`${url}/v1/records`, 'application/x-ndjson', [Buffer.from(ndjsonBatch(5000, 10_000_000))], 1);
+    await post(`${url}/v1/traces`, 'application/x-protobuf', (await otlpBodies(1, 1000)), 1);
+
+    const phase = async (path, type, bodies, unitsPerBody, concurrency) => {
+      const c0 = await cpu();
+      const r = await post(`${url}${path}`, type, bodies, concurrency);
+      const c1 = await cpu();
+      const units = (bodies.length - r.errors) * unitsPerBody;
+      return { units, requests: bodies.length, errors: r.errors, statuses: r.statuses, seconds: r.ms / 1000, perSec: units / (r.ms / 1000), collectorCpuMsPer1000: ((c1.c - c0.c) / 1000 / units) * 1000, engineCpuMsPer1000: ((c1.e - c0.e) / 1000 / units) * 1000, p99RequestMs: r.p99 };
+    };
+    const records = await phase('/v1/records', 'application/x-ndjson', recordBodies.slice(0, plan[driver].recordRequests), 5000, 4);
+    const spans = await phase('/v1/traces', 'application/x-protobuf', spanBodies.slice(0, plan[driver].spanRequests), 1000, 4);
+    const counts = await collector.ask({ cmd: 'counts' });
+    await collector.stop();
+    await engine?.stop();
+    results[driver] = { records, spans, counts };
+  }
+  return { genMs, results };
+}
+
+export function table(result) {
+  const rows = [];
+  for (const driver of ['embedded', 'http']) {
+    const r = result.results[driver];
+    if (!r) continue;
+    const name = driver === 'embedded' ? 'embedded chdb (in the collector process)' : 'http driver → ClickHouse-HTTP test server (chdb, 1 request at a time)';
+    rows.push(`| ${name} | NDJSON records, 5,000/request, 4 in flight | ${r.records.units.toLocaleString('en-US')} | **${fmt(r.records.perSec, 0)}/s** | ${fmt(r.records.p99RequestMs, 0)} | ${fmt(r.records.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.records.engineCpuMsPer1000, 1) : 'in collector'} | ${r.records.errors} |`);
+    rows.push(`| ${name} | OTLP protobuf spans, 1,000/request, 4 in flight | ${r.spans.units.toLocaleString('en-US')} | **${fmt(r.spans.perSec, 0)}/s** | ${fmt(r.spans.p99RequestMs, 0)} | ${fmt(r.spans.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.spans.engineCpuMsPer1000, 1) : 'in collector'} | ${r.spans.errors} |`);
+  }
+  return ['| store | payload | rows | sustained rate | p99 request ms | collector CPU ms / 1,000 | engine CPU ms / 1,000 | failed requests |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+}
+
+async function post(url, type, bodies, concurrency) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const u = new URL(url);
+  let next = 0;
+  let errors = 0;
+  const statuses = {};
+  const lat = [];
+  const start = performance.now();
+  const one = (body) =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const req = request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': type, 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+          if (res.statusCode !== 200) errors++;
+          lat.push(performance.now() - t0);
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < bodies.length) await one(bodies[next++]);
+  }));
+  const ms = performance.now() - start;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { ms, errors, statuses, p99: lat[Math.min(lat.length - 1, Math.ceil(lat.length * 0.99) - 1)] };
+}
+
+export async function collectorWorker(target, port = 0) {
+  const { openEmbeddedStore, openHttpStore, migrate } = await import(dist('store/index.js'));
+  const { createCollector } = await import(dist('collector/index.js'));
+  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ingest-'));
+  const store = target === 'embedded' ? await openEmbeddedStore(join(dir, 'clickhouse')) : openHttpStore({ url: target });
+  await migrate(store);
+  const collector = await createCollector({ store, ingestToken: '', readToken: '' });
+  await collector.app.listen({ host: '127.0.0.1', port });
+  serveWorker({
+    start: async () => ({ url: `http://127.0.0.1:${collector.app.server.address().port}` }),
+    cpu: async () => {
+      const u = process.cpuUsage();
+      return { cpuUs: u.user + u.system };
+    },
+    counts: async () => {
+      await collector.flush();
+      const [c] = await store.query('SELECT (SELECT count() FROM mcptrail.tool_calls) AS records, (SELECT count() FROM mcptrail.otel_traces) AS spans');
+      return { records: Number(c.records), spans: Number(c.spans) };
+    },
+    async exit() {
+      await collector.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+async function chHttpWorker() {
+  const { startClickHouseHttpServer } = await import('../test/support/ch-http-server.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-chhttp-'));
+  const server = await startClickHouseHttpServer({ dataDir: dir });
+  serveWorker({
+    start: async () => ({ url: server.url }),
+    cpu: async () => {
+      const u = process.cpuUsage();
+      return { cpuUs: u.user + u.system };
+    },
+    async exit() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
