@@ -12,11 +12,14 @@ export interface IncidentStep {
   /** Start, from the beginning of each cycle. */
   atMs: number;
   durationMs: number;
+  /** slow_upstream: the share of the tenant's requests slowed (default all of them). */
+  share?: number;
 }
 
 /** A six-minute cycle: a quiet minute, then three overlapping incidents for different tenants. */
 export const DEFAULT_INCIDENTS: readonly IncidentStep[] = [
-  { kind: 'slow_upstream', tenantId: 'globex', atMs: 60_000, durationMs: 90_000 },
+  // 40%: enough to exhaust budgets, not so many that the tenant's breaker opens and hides the deadlines.
+  { kind: 'slow_upstream', tenantId: 'globex', atMs: 60_000, durationMs: 90_000, share: 0.4 },
   { kind: 'revoked_token', tenantId: 'initech', atMs: 120_000, durationMs: 90_000 },
   { kind: 'noisy_tenant', tenantId: 'acme', atMs: 180_000, durationMs: 90_000 },
 ];

@@ -198,8 +198,8 @@ function incidentHooks(deps: IncidentDeps) {
       deps.logger.warn({ incident: step.kind, tenant_id: step.tenantId }, 'demo_incident_started');
       switch (step.kind) {
         case 'slow_upstream':
-          // Past every tool budget (5–10 s): calls end deadline_exceeded.
-          deps.upstream.setTenantFault(step.tenantId, { extraLatencyMs: 12_000 });
+          // Past every tool budget (5–10 s): those calls end deadline_exceeded.
+          deps.upstream.setTenantFault(step.tenantId, { extraLatencyMs: 12_000, slowShare: step.share });
           break;
         case 'revoked_token':
           // The customer revoked the app: 401s, then refreshes fail with invalid_grant.

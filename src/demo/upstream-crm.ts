@@ -38,13 +38,21 @@ export interface ReceivedRequest {
   idempotencyKey: string;
 }
 
+/** A staged degradation of one tenant's integration. */
+export interface TenantFault {
+  /** Added to the share `slowShare` (default all) of the tenant's requests. */
+  extraLatencyMs?: number;
+  slowShare?: number;
+  failureRate?: number;
+}
+
 export interface UpstreamCrm {
   server: Server;
   url: string;
   /** The most recent requests (bounded), newest last. */
   received: ReceivedRequest[];
   /** Per-tenant overrides so incidents can be staged: extra latency or forced failures. */
-  setTenantFault(tenantId: string, fault: { extraLatencyMs?: number; failureRate?: number } | undefined): void;
+  setTenantFault(tenantId: string, fault: TenantFault | undefined): void;
   /** Connects the tenant (as an admin's OAuth consent would): a fresh refresh token, un-revoking it. */
   grant(tenantId: string): string;
   /** The "revoked" switch: the tenant's refresh and access tokens stop working until the next grant. */
@@ -83,7 +91,7 @@ export async function startUpstreamCrm(
     }
     return a.tenant;
   };
-  const faults = new Map<string, { extraLatencyMs?: number; failureRate?: number }>();
+  const faults = new Map<string, TenantFault>();
   const received: ReceivedRequest[] = [];
   const deals = new Map<string, Map<string, Deal>>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
@@ -104,7 +112,9 @@ export async function startUpstreamCrm(
     const base = opts.latencyMs ?? 40;
     const u = Math.max(random(), 1e-9);
     const tail = Math.exp(Math.sqrt(-2 * Math.log(u)) * 0.5) - 1;
-    return base * (0.6 + tail) + (faults.get(tenant)?.extraLatencyMs ?? 0);
+    const fault = faults.get(tenant);
+    const slowed = fault?.extraLatencyMs && random() < (fault.slowShare ?? 1) ? fault.extraLatencyMs : 0;
+    return base * (0.6 + tail) + slowed;
   };
 
   const server = createServer((req, res) => {
