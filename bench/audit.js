@@ -1,6 +1,6 @@
 /**
  * §4 Audit queries on generated data (10 M tool_calls over 30 days, 50
- * tenants, 200 agents, 30 tools; 2 spans per call for the last 7 days), in
+ * tenants, 200 agents, 30 tools; 2 spans for each of the newest 15 % of calls, at the calls' ts), in
  * the embedded engine, through the real audit functions (listCalls,
  * getTrace) and the dashboards' rollup SQL. Then §5 (storage) on the same data.
  *
@@ -9,7 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QUICK, dist, fmt, summarize } from './lib.js';
+import { dirname } from 'node:path';
+import { BASELINES, QUICK, dist, fmt, summarize } from './lib.js';
 import { spansInsert, toolCallsInsert } from './dataset.js';
 import { measureStorage } from './storage.js';
 
@@ -26,6 +27,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
 async function main() {
   const { openEmbeddedStore, migrate } = await import(dist('store/index.js'));
   const { listCalls, getTrace } = await import(dist('audit/index.js'));
+  // With BENCH_BASELINE, the first build's getTrace runs on the same data too (before → after in one run).
+  const before = BASELINES[0] ? await import(join(dirname(BASELINES[0].path), 'audit/index.js')) : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-audit-'));
   const store = await openEmbeddedStore(join(dir, 'clickhouse'));
   try {
@@ -34,10 +37,12 @@ async function main() {
     await store.exec(toolCallsInsert(ROWS));
     const genCallsMs = performance.now() - t0;
     const t1 = performance.now();
-    for (const sql of spansInsert(SPAN_CALLS)) await store.exec(sql);
+    for (const sql of spansInsert(SPAN_CALLS, ROWS)) await store.exec(sql);
     const genSpansMs = performance.now() - t1;
 
-    const traceIds = (await store.query(`SELECT TraceId FROM mcptrail.otel_traces WHERE SpanKind = 'Server' ORDER BY rand() LIMIT ${RUNS + 3}`)).map((r) => r.TraceId);
+    // hex() drops leading zero bytes, so about 1 generated id in 128 is shorter than 32 characters
+    // and getTrace rightly refuses it: sample only well-formed ids.
+    const traceIds = (await store.query(`SELECT TraceId FROM mcptrail.otel_traces WHERE SpanKind = 'Server' AND length(TraceId) = 32 ORDER BY rand() LIMIT ${RUNS + 3}`)).map((r) => r.TraceId);
     const tenant = (i) => `tenant-${String((i * 7) % 50).padStart(2, '0')}`;
     const tool = (i) => `tool_${String((i * 11) % 30).padStart(2, '0')}`;
     const FAILURES = "'tool_error','system_error','deadline_exceeded','rate_limited','denied','unauthenticated','upstream_unavailable'";
@@ -53,6 +58,7 @@ ORDER BY time`;
       { name: 'who ran tool X for tenant T, last 24 h (`listCalls({ tool, tenant, since: "24h", limit: 100 })`)', scope: 'tenant', run: (i) => listCalls(store, { tool: tool(i), tenant: tenant(i), since: '24h', limit: 100 }) },
       { name: 'who ran tool X anywhere, last 7 d (`listCalls({ tool, since: "7d", limit: 100 })`)', scope: 'fleet', run: (i) => listCalls(store, { tool: tool(i), since: '7d', limit: 100 }) },
       { name: 'one trace by id (`getTrace`: spans + its audit records)', scope: 'tenant', run: (i) => getTrace(store, traceIds[i % traceIds.length]) },
+      ...(before ? [{ name: `one trace by id, build \`${BASELINES[0].name}\` (BENCH_BASELINE)`, scope: 'tenant', run: (i) => before.getTrace(store, traceIds[i % traceIds.length]) }] : []),
       { name: "one tenant's error rate per minute over 7 d (rollup, dashboard SQL)", scope: 'tenant', run: (i) => store.query(errorRateSql, { tenant: tenant(i) }) },
       { name: 'who ran tool X for tenant T, last 7 d, grouped by agent (raw table)', scope: 'tenant', run: (i) => store.query(`SELECT agent_id, count() AS calls, countIf(outcome != 'ok') AS failed FROM mcptrail.tool_calls WHERE tenant_id = {tenant:String} AND tool = {tool:String} AND ts >= now64(3) - INTERVAL 7 DAY GROUP BY agent_id ORDER BY calls DESC`, { tenant: tenant(i), tool: tool(i) }) },
     ];

@@ -48,12 +48,20 @@ SELECT
 FROM numbers(${rows})`;
 }
 
-/** `calls` SERVER spans plus one CLIENT child each (2 × calls spans), over the last `days` days. */
-export function spansInsert(calls, days = 7) {
+/**
+ * `calls` SERVER spans plus one CLIENT child each (2 × calls spans). With `rows` (the tool_calls
+ * count), span N starts at call N's `ts`, as live data does (the record and its span begin
+ * together), so trace reads bounded by the spans' time window find the call; without it, spans
+ * spread over the last `days` days.
+ */
+export function spansInsert(calls, rows, days = 7) {
   const ms = days * 86_400_000;
+  const startMs = rows
+    ? `toInt64(toUnixTimestamp64Milli(now64(3)) - intDiv(number * 2592000000, ${rows}) - ${H(9)} % 250)`
+    : `toInt64(toUnixTimestamp64Milli(now64(3)) - intDiv(number * ${ms}, ${calls}))`;
   const server = `
 SELECT
-  fromUnixTimestamp64Nano(toInt64(toUnixTimestamp64Milli(now64(3)) - intDiv(number * ${ms}, ${calls})) * 1000000) AS Timestamp,
+  fromUnixTimestamp64Nano(${startMs} * 1000000) AS Timestamp,
   lower(concat(hex(sipHash64(number, 3)), hex(sipHash64(number, 4)))) AS TraceId,
   lower(hex(sipHash64(number, 5))) AS SpanId,
   '' AS ParentSpanId,
@@ -75,7 +83,7 @@ SELECT
 FROM numbers(${calls})`;
   const client = `
 SELECT
-  fromUnixTimestamp64Nano(toInt64(toUnixTimestamp64Milli(now64(3)) - intDiv(number * ${ms}, ${calls})) * 1000000 + 250000) AS Timestamp,
+  fromUnixTimestamp64Nano(${startMs} * 1000000 + 250000) AS Timestamp,
   lower(concat(hex(sipHash64(number, 3)), hex(sipHash64(number, 4)))) AS TraceId,
   lower(hex(sipHash64(number, 13))) AS SpanId,
   lower(hex(sipHash64(number, 5))) AS ParentSpanId,

@@ -12,7 +12,7 @@
  *   node bench/http.js server VARIANT  one server
  */
 import { Agent, request } from 'node:http';
-import { MCPTRAIL, QUICK, fmt, spawnWorker, serveWorker, startDiscardServer, summarize, sleep } from './lib.js';
+import { BASELINES, mcptrailFor, QUICK, fmt, spawnWorker, serveWorker, startDiscardServer, summarize, sleep } from './lib.js';
 
 const API_KEY = 'bench-key-0123456789';
 const BODY = (id) =>
@@ -27,8 +27,10 @@ else if (import.meta.url === `file://${process.argv[1]}`) {
 
 export async function orchestrate({ concurrency = 16, windowMs = QUICK ? 2000 : 8000, rounds = QUICK ? 1 : 3, warmupMs = QUICK ? 1000 : 4000 } = {}) {
   const sink = await startDiscardServer();
-  const variants = ['bare', 'mcptrail'];
-  const servers = Object.fromEntries(variants.map((v) => [v, spawnWorker('http.js', ['server', v], { env: { ...process.env, SINK_URL: sink.url } })]));
+  const variants = ['bare', 'mcptrail', ...BASELINES.slice(0, 1).map((b) => b.variant)];
+  // BENCH_PROF_DIR=dir: each server writes a V8 CPU profile there on exit (for `node bench/prof-top.js`).
+  const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}/http-${Date.now()}`] : [];
+  const servers = Object.fromEntries(variants.map((v) => [v, spawnWorker('http.js', ['server', v], { execArgv: prof, env: { ...process.env, SINK_URL: sink.url } })]));
   const urls = {};
   for (const v of variants) urls[v] = (await servers[v].ask({ cmd: 'start' })).url;
   for (const v of variants) await load(urls[v], concurrency, warmupMs);
@@ -56,7 +58,8 @@ export async function orchestrate({ concurrency = 16, windowMs = QUICK ? 2000 : 
     const s = summarize(a.lat);
     rows[v] = { callsPerSec: (a.calls / a.ms) * 1000, p50Ms: s.p50 / 1000, p99Ms: s.p99 / 1000, errors: a.errors, calls: a.calls, serverCpuUsPerCall: a.cpuUs / a.calls, ...checks[v] };
   }
-  return { concurrency, windowMs, rounds, rows, ratio: rows.mcptrail.callsPerSec / rows.bare.callsPerSec };
+  const before = BASELINES[0] && rows[BASELINES[0].variant];
+  return { concurrency, windowMs, rounds, rows, ratio: rows.mcptrail.callsPerSec / rows.bare.callsPerSec, ...(before && { ratioBefore: before.callsPerSec / rows.bare.callsPerSec }) };
 }
 
 export function table(result) {
@@ -68,6 +71,9 @@ export function table(result) {
     line('bare fastify + SDK v1 (stateless)', rows.bare),
     line('mcptrail `createMcpHttpApp` + auth + `instrument()`', rows.mcptrail),
     `| **instrumented ÷ bare** | **${fmt(result.ratio * 100, 1)} %** | | | | | | |`,
+    ...Object.keys(rows)
+      .filter((v) => v.startsWith('mcptrail@'))
+      .flatMap((v) => [line(`mcptrail, build \`${v.slice(9)}\` (BENCH_BASELINE)`, rows[v]), `| ${v.slice(9)} ÷ bare | ${fmt(result.ratioBefore * 100, 1)} % | | | | | | |`]),
   ].join('\n');
 }
 
@@ -135,7 +141,7 @@ async function server(variant) {
   let records = 0;
   let closeAll = async () => {};
   let provider;
-  if (variant === 'mcptrail') {
+  if (variant !== 'bare') {
     const { NodeTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-node');
     provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
     provider.register();
@@ -163,7 +169,7 @@ async function server(variant) {
       await transport.handleRequest(req.raw, reply.raw, req.body);
     });
   } else {
-    const { createMcpHttpApp, createAuthenticator, instrument, createRecordSink, createLogger, createShipper } = await import(MCPTRAIL);
+    const { createMcpHttpApp, createAuthenticator, instrument, createRecordSink, createLogger, createShipper } = await import(mcptrailFor(variant));
     const { Writable } = await import('node:stream');
     const devNull = new Writable({ write(_c, _e, cb) { cb(); } });
     const shipper = createShipper({ url: `${process.env.SINK_URL}/v1/records` });

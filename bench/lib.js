@@ -11,7 +11,21 @@ import { dirname, join } from 'node:path';
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(BENCH_DIR, '..');
 /** mcptrail as a user gets it: the compiled package (`npm run build` at the root first). */
-export const MCPTRAIL = join(ROOT, 'dist', 'index.js');
+export const MCPTRAIL = process.env.BENCH_MCPTRAIL ?? join(ROOT, 'dist', 'index.js');
+/**
+ * BENCH_BASELINE="before=path/to/dist/index.js,step1=..." (earlier builds, kept
+ * under the repo so their imports resolve): §1 adds a `mcptrail@NAME` variant
+ * per entry and §2 one for the first, so before and after share one run.
+ */
+export const BASELINES = (process.env.BENCH_BASELINE || '')
+  .split(',')
+  .filter(Boolean)
+  .map((e) => {
+    const [name, path] = e.includes('=') ? e.split('=') : ['before', e];
+    return { variant: `mcptrail@${name}`, name, path };
+  });
+/** The module a `mcptrail` or `mcptrail@NAME` variant imports. */
+export const mcptrailFor = (variant) => (variant === 'mcptrail' ? MCPTRAIL : BASELINES.find((b) => b.variant === variant).path);
 /** Internal modules that are not on the public surface (collector, store, audit). */
 export const dist = (path) => join(ROOT, 'dist', path);
 

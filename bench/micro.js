@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { dirname, join } from 'node:path';
 import { MCPTRAIL, fmt, median } from './lib.js';
 import { makeRecord } from './gen.js';
 
@@ -59,6 +60,43 @@ const results = [
   compare('record log line: pino with REDACT_PATHS → pino without redact', () => withRedact.info({ record: rec }, 'tool_call'), () => noRedact.info({ record: rec }, 'tool_call')),
   compare('record serialisation: pino line + JSON.stringify for the shipper → one JSON.stringify for both', () => { withRedact.info({ record: rec }, 'tool_call'); JSON.stringify(rec); }, () => once(rec)),
 ];
+
+// 4. JWT (HS256) per request: jose verification every time (BENCH_BASELINE build) → verified-token cache.
+async function compareAsync(name, a, b, n = 5_000, rounds = 9) {
+  const ta = [];
+  const tb = [];
+  for (let r = 0; r < rounds + 2; r++) {
+    for (const [f, out] of r % 2 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]]) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await f(i);
+      if (r >= 2) out.push(((performance.now() - t0) * 1000) / n);
+    }
+  }
+  return { name, beforeUs: median(ta), afterUs: median(tb), savedUs: median(ta) - median(tb) };
+}
+const { BASELINES } = await import('./lib.js');
+if (BASELINES[0]) {
+  const { SignJWT } = await import('jose');
+  const secret = 'bench-secret-0123456789abcdef0123456789';
+  const jwt = { secret, issuer: 'https://issuer.bench', audience: 'https://mcp.bench/mcp' };
+  const token = await new SignJWT({ tenant_id: 't1', agent_id: 'a1', scope: 'bench:read' })
+    .setProtectedHeader({ alg: 'HS256' }).setIssuer(jwt.issuer).setAudience(jwt.audience).setIssuedAt().setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+  const header = `Bearer ${token}`;
+  const before = (await import(BASELINES[0].path)).createAuthenticator({ jwt });
+  const after = (await import(MCPTRAIL)).createAuthenticator({ jwt });
+  // 5. Record transport per batch (500 records, ~1 KB each) to a local discarding HTTP server: fetch → node:http keep-alive.
+  const { startDiscardServer } = await import('./lib.js');
+  const { ndjsonBatch } = await import('./gen.js');
+  const sinkServer = await startDiscardServer();
+  const batch = ndjsonBatch(500).trim().split('\n');
+  const tBefore = (await import(join(dirname(BASELINES[0].path), 'record/transport.js'))).createHttpBatchTransport({ url: `${sinkServer.url}/v1/records` });
+  const tAfter = (await import(join(dirname(MCPTRAIL), 'record/transport.js'))).createHttpBatchTransport({ url: `${sinkServer.url}/v1/records` });
+  const perRecord = (r) => ({ ...r, beforeUs: r.beforeUs / 500, afterUs: r.afterUs / 500, savedUs: r.savedUs / 500 });
+  results.push(perRecord(await compareAsync('record transport, per record in 500-record batches: fetch → node:http keep-alive Agent, one Buffer body (BENCH_BASELINE build vs dist)', () => tBefore.send(batch), () => tAfter.send(batch), 200, 9)));
+  await sinkServer.close();
+  results.push(await compareAsync('JWT (HS256) authenticate per request: jose jwtVerify every time → verified-token cache (BENCH_BASELINE build vs dist)', () => before.authenticate(header), () => after.authenticate(header)));
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const r of results) console.log(`${fmt(r.beforeUs, 2).padStart(7)} → ${fmt(r.afterUs, 2).padStart(7)} µs  (−${fmt(r.savedUs, 2)})  ${r.name}`);

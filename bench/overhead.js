@@ -9,9 +9,12 @@
  *   node bench/overhead.js              orchestrator (prints JSON, sends it over IPC)
  *   node bench/overhead.js worker NAME  one variant
  */
-import { MCPTRAIL, QUICK, cpuMicros, discardingExporter, fmt, median, shuffle, spawnWorker, serveWorker, startDiscardServer, summarize } from './lib.js';
+import { BASELINES, mcptrailFor, QUICK, cpuMicros, discardingExporter, fmt, median, shuffle, spawnWorker, serveWorker, startDiscardServer, summarize } from './lib.js';
 
-export const VARIANTS = ['bare', 'mcptrail', 'sentry', 'traceloop', 'otel-span'];
+// BENCH_VARIANTS=bare,mcptrail,... runs only those (a focused before/after run); bare and mcptrail are always kept.
+const ALL_VARIANTS = ['bare', 'mcptrail', ...BASELINES.map((b) => b.variant), 'sentry', 'traceloop', 'otel-span'];
+const only = process.env.BENCH_VARIANTS?.split(',');
+export const VARIANTS = only ? ALL_VARIANTS.filter((v) => v === 'bare' || v === 'mcptrail' || only.includes(v)) : ALL_VARIANTS;
 
 const PRINCIPAL = { tenantId: 'tenant-01', agentId: 'agent-001', subject: 'agent-001', scopes: ['bench:read'], method: 'api_key' };
 const AUTH_INFO = { token: 'k', clientId: 'agent-001', scopes: ['bench:read'], extra: { principal: PRINCIPAL } };
@@ -24,7 +27,7 @@ else if (import.meta.url === `file://${process.argv[1]}`) {
   process.send?.({ result });
 }
 
-export async function orchestrate({ rounds = QUICK ? 3 : 30, perRound = QUICK ? 200 : 2000, warmup = QUICK ? 500 : 5000 } = {}) {
+export async function orchestrate({ rounds = QUICK ? 3 : Number(process.env.BENCH_ROUNDS ?? 30), perRound = QUICK ? 200 : 2000, warmup = QUICK ? 500 : 5000 } = {}) {
   const sink = await startDiscardServer(); // mcptrail's shipper posts its batches here
     // BENCH_PROF_DIR=dir: each worker writes a V8 CPU profile there (for `node bench/prof-top.js`).
   const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [];
@@ -78,9 +81,12 @@ export function table(result) {
     traceloop: '(d) @traceloop/instrumentation-mcp',
     'otel-span': '(e) hand-written OTel span',
   };
+  for (const b of BASELINES) label[b.variant] = `(b′) mcptrail, build \`${b.name}\` (BENCH_BASELINE)`;
   const lines = ['| variant | p50 µs | p99 µs | added p50 µs (paired) | added p99 µs | CPU µs/call | added CPU µs/call | added p50 ÷ mcptrail | added CPU ÷ mcptrail | spans/call | records/call |', '|---|---|---|---|---|---|---|---|---|---|---|'];
-  for (const v of VARIANTS) {
+  for (const v of Object.keys(result.rows)) {
     const r = result.rows[v];
+    if (!r) continue;
+    if (!label[v]) label[v] = `(b′) mcptrail, build \`${v.slice('mcptrail@'.length)}\``;
     const rel = v === 'bare' ? '—' : v === 'mcptrail' ? '1.00' : fmt(r.ratioToMcptrail, 2);
     const relCpu = v === 'bare' ? '—' : v === 'mcptrail' ? '1.00' : fmt(r.cpuRatioToMcptrail, 2);
     lines.push(`| ${label[v]} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${v === 'bare' ? '—' : fmt(r.addedP50Paired)} | ${v === 'bare' ? '—' : fmt(r.addedP99)} | ${fmt(r.cpuPerCallUs)} | ${v === 'bare' ? '—' : fmt(r.addedCpu)} | ${rel} | ${relCpu} | ${fmt(r.spansPerCall, 2)} | ${fmt(r.recordsPerCall, 2)} |`);
@@ -148,8 +154,8 @@ async function worker(variant) {
     const Sentry = await import('@sentry/node');
     server = Sentry.wrapMcpServerWithSentry(server);
   }
-  if (variant === 'mcptrail') {
-    const { instrument, createRecordSink, createLogger, createShipper } = await import(MCPTRAIL);
+  if (variant.startsWith('mcptrail')) {
+    const { instrument, createRecordSink, createLogger, createShipper } = await import(mcptrailFor(variant));
     const { Writable } = await import('node:stream');
     // pino writes every record line into a stream that drops it; the shipper posts NDJSON batches to a local sink.
     const devNull = new Writable({ write(_c, _e, cb) { cb(); } });

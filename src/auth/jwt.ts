@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthError, type AuthErrorCode } from './errors.js';
 import type { Principal } from './principal.js';
+import { createVerifiedTokenCache } from './jwt-cache.js';
 
 export interface JwtOptions {
   /** Shared secret for HS256. */
@@ -12,6 +13,10 @@ export interface JwtOptions {
   /** Accepted algorithms; defaults follow the configured key material. */
   algorithms?: string[];
   clockToleranceSec?: number;
+  /** Verified tokens kept (signature checked once per token). Default 10,000; 0 turns the cache off. */
+  cacheMaxEntries?: number;
+  /** Longest a verified token is trusted without re-verification (key rotation bound). Default 60 s. */
+  cacheMaxAgeMs?: number;
 }
 
 export type JwtVerifier = (token: string) => Promise<Principal>;
@@ -44,14 +49,21 @@ export function createJwtVerifier(opts: JwtOptions): JwtVerifier {
     requiredClaims: ['exp'],
   };
 
+  const cache = createVerifiedTokenCache({ maxEntries: opts.cacheMaxEntries, maxAgeMs: opts.cacheMaxAgeMs, clockToleranceSec: verifyOptions.clockTolerance });
+
   return async (token) => {
+    const cached = cache.get(token);
+    if (cached) return { ...cached, scopes: [...cached.scopes] };
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, getKey, verifyOptions));
     } catch (err) {
       throw new AuthError(mapJoseError(err));
     }
-    return principalFromClaims(payload);
+    const principal = principalFromClaims(payload);
+    cache.set(token, principal);
+    // Callers get their own copy: the cached one is never handed out.
+    return { ...principal, scopes: [...principal.scopes] };
   };
 }
 

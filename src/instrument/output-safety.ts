@@ -9,7 +9,7 @@
  *     (a `</untrusted-data>` inside it names no or a wrong id). structuredContent
  *     is JSON, data by construction, and is not wrapped.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { applyAllowList, compileAllowList, type AllowTree } from './allow-list.js';
 import type { OutputPolicy } from './policy.js';
 
@@ -55,11 +55,27 @@ function filterText(text: string, tree: AllowTree): string {
 
 function wrapResult(result: unknown): unknown {
   if (!isObject(result) || !Array.isArray((result as ResultLike).content)) return result;
-  const nonce = randomBytes(16).toString('hex');
+  const nonce = nextNonce();
   const content = ((result as ResultLike).content as Content[]).map((c) =>
     isText(c) ? { ...c, text: `<untrusted-data id="${nonce}">\n${c.text}\n</untrusted-data id="${nonce}">` } : c,
   );
   return { ...result, content };
+}
+
+// Nonces come from a pooled CSPRNG buffer: one randomFillSync per 256 nonces
+// instead of one randomBytes call each. Every 16-byte slice is handed out
+// once (the offset only moves forward; the buffer is refilled, never re-read).
+const POOL = Buffer.allocUnsafe(4096);
+let poolOffset = POOL.length;
+
+function nextNonce(): string {
+  if (poolOffset + 16 > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const start = poolOffset;
+  poolOffset += 16;
+  return POOL.toString('hex', start, poolOffset);
 }
 
 /** The text inside a boundary, or the text itself when it has none (for clients and tests). */

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { markRecordSafe } from './record-line.js';
 
 export type { Logger } from 'pino';
 
@@ -39,8 +40,15 @@ export function createLogger(opts: LoggerFactoryOptions = {}): Logger {
     redact: { paths: [...REDACT_PATHS, ...(opts.redact ?? [])], censor: '[REDACTED]' },
   };
   const { destination } = opts;
-  if (typeof destination === 'string') return pino(options, pino.destination({ dest: destination, mkdir: true }));
-  return destination ? pino(options, destination) : pino(options);
+  const logger =
+    typeof destination === 'string'
+      ? pino(options, pino.destination({ dest: destination, mkdir: true }))
+      : destination
+        ? pino(options, destination)
+        : pino(options);
+  // Extra paths might match a record field; then the record line keeps pino's redaction.
+  if (!opts.redact?.length) markRecordSafe(logger);
+  return logger;
 }
 
 /**

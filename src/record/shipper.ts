@@ -18,6 +18,7 @@ export interface ShipperOptions {
   url: string;
   /** Sent as `Authorization: Bearer` (MCPTRAIL_INGEST_TOKEN). */
   token?: string;
+  /** Records per batch. Default 5,000: at 500 one batch in flight ships ~1,000 records/s, less than a busy server emits. */
   maxBatch?: number;
   flushIntervalMs?: number;
   /** Records the memory queue holds (no spool). */
@@ -35,7 +36,10 @@ export interface ShipperOptions {
   spoolSegmentBytes?: number;
   /** Group-commit window of the spool. Default 20 ms. */
   fsyncIntervalMs?: number;
-  /** Backoff bounds for retries. */
+  /**
+   * Backoff bounds for retries (default 100 ms to 5 s). The upper bound is also how
+   * long a recovered collector can wait for the first retry, while records pile up.
+   */
   retryBaseMs?: number;
   retryMaxMs?: number;
   /** How long flush()/close() wait for the queue to drain. */
@@ -70,6 +74,8 @@ export interface ShipperStats {
 
 export interface Shipper {
   enqueue(record: CallRecord): void;
+  /** enqueue() for a record already serialised with JSON.stringify (the sink serialises once). */
+  enqueueJson?(json: string): void;
   /** Ships everything queued; resolves true when drained within the bound. */
   flush(): Promise<boolean>;
   /** Resolves once every record enqueued so far is durable (fdatasync'ed); at once without a spool. */
@@ -81,10 +87,14 @@ export interface Shipper {
 }
 
 export function createShipper(opts: ShipperOptions): Shipper {
-  const maxBatch = opts.maxBatch ?? 500;
+  const maxBatch = opts.maxBatch ?? 5000;
+  // A send starts once this many records wait (or on the interval), as with the old
+  // default, so records reach the collector as soon as before; only a backlog is
+  // drained in batches of up to maxBatch.
+  const sendAt = Math.min(maxBatch, 500);
   const flushIntervalMs = opts.flushIntervalMs ?? 200;
   const retryBaseMs = opts.retryBaseMs ?? 100;
-  const retryMaxMs = opts.retryMaxMs ?? 30_000;
+  const retryMaxMs = opts.retryMaxMs ?? 5_000;
   const drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
   const service = opts.service ?? (process.env.OTEL_SERVICE_NAME || 'mcp-server');
   const instance = opts.instance ?? `${hostname()}:${process.pid}`;
@@ -131,7 +141,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
 
   function schedule(): void {
     if (pumping || timer || stopped) return;
-    if (queue.size >= maxBatch) {
+    if (queue.size >= sendAt) {
       pump();
       return;
     }
@@ -173,7 +183,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
 
   /** 'ok' when the batch is done with (shipped or rejected), else the Retry-After to honour (ms, maybe 0). */
   async function sendBatch(): Promise<'ok' | number> {
-    const batch = queue.peek(maxBatch);
+    const batch = fitBody(queue.peek(maxBatch));
     if (batch.length === 0) return 'ok';
     const result = await transport.send(batch);
     if (result.ok) {
@@ -219,21 +229,26 @@ export function createShipper(opts: ShipperOptions): Shipper {
     return queue.size === 0;
   }
 
+  function enqueueJson(json: string): void {
+    if (closed) {
+      stats.dropped++;
+      return;
+    }
+    if (!queue.push(json)) {
+      dropped(1, 'queue_full');
+      return;
+    }
+    schedule();
+  }
+
   // Records spooled by a previous run ship now.
   if (hasWork()) schedule();
 
   return {
     enqueue(record) {
-      if (closed) {
-        stats.dropped++;
-        return;
-      }
-      if (!queue.push(JSON.stringify(record))) {
-        dropped(1, 'queue_full');
-        return;
-      }
-      schedule();
+      enqueueJson(JSON.stringify(record));
     },
+    enqueueJson,
     flush() {
       return drainWithin(drainTimeoutMs);
     },
@@ -258,6 +273,23 @@ export function createShipper(opts: ShipperOptions): Shipper {
       return stats.dropped;
     },
   };
+}
+
+/**
+ * UTF-16 units per batch body: at most 3 bytes each in UTF-8, so a batch
+ * stays under the collector's 16 MiB body limit (a 413 would drop it) even
+ * when records are large.
+ */
+const MAX_BATCH_CHARS = 4 * 1024 * 1024;
+
+/** The longest prefix of `lines` within MAX_BATCH_CHARS (at least one line). */
+function fitBody(lines: string[]): string[] {
+  let chars = 0;
+  for (let i = 0; i < lines.length; i++) {
+    chars += lines[i]!.length + 1;
+    if (chars > MAX_BATCH_CHARS && i > 0) return lines.slice(0, i);
+  }
+  return lines;
 }
 
 /** `http://c/v1/records` → `http://c/v1/events`. */

@@ -1,6 +1,7 @@
 import type { CallRecord } from './schema.js';
 import type { Logger } from './logger.js';
 import type { Shipper } from './shipper.js';
+import { recordLineWriter } from './record-line.js';
 
 /**
  * Where finished CallRecords go. emit() must not throw or block the call.
@@ -30,8 +31,18 @@ export interface RecordSinkOptions {
  */
 export function createRecordSink(opts: RecordSinkOptions): RecordSink {
   const { logger, shipper } = opts;
+  // The record is serialised once and the same JSON feeds the log line and the shipper.
+  const writeLine = logger ? recordLineWriter(logger) : undefined;
+  const shipJson = shipper?.enqueueJson ? shipper.enqueueJson.bind(shipper) : undefined;
+  const once = (!logger || writeLine) && (!shipper || shipJson);
   return {
     emit(record) {
+      if (once) {
+        const json = JSON.stringify(record);
+        writeLine?.(json);
+        shipJson?.(json);
+        return;
+      }
       logger?.info({ record }, 'tool_call');
       shipper?.enqueue(record);
     },

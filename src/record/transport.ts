@@ -1,3 +1,6 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
 /** Delivery of one NDJSON batch to the collector's /v1/records. */
 export type SendResult =
   | { ok: true }
@@ -14,29 +17,53 @@ export interface HttpBatchTransportOptions {
 }
 
 export function createHttpBatchTransport(opts: HttpBatchTransportOptions): BatchTransport {
-  const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const url = new URL(opts.url);
+  const secure = url.protocol === 'https:';
+  // One keep-alive pool per transport: a batch reuses the previous batch's connection.
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 4 }) : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  const send = secure ? httpsRequest : httpRequest;
+  const baseHeaders: Record<string, string> = { 'content-type': 'application/x-ndjson' };
+  if (opts.token) baseHeaders.authorization = `Bearer ${opts.token}`;
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  // An IPv6 literal goes to http.request without its URL brackets.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const target = { protocol: url.protocol, hostname, port: url.port, path: `${url.pathname}${url.search}`, method: 'POST', agent };
 
   return {
-    async send(lines) {
-      let res: Response;
-      try {
-        res = await fetch(opts.url, {
-          method: 'POST',
-          headers,
-          body: `${lines.join('\n')}\n`,
-          signal: AbortSignal.timeout(timeoutMs),
+    send(lines) {
+      const body = Buffer.from(`${lines.join('\n')}\n`);
+      return new Promise<SendResult>((resolve) => {
+        let settled = false;
+        const finish = (result: SendResult) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(result);
+        };
+        const req = send({ ...target, headers: { ...baseHeaders, 'content-length': body.length } }, (res) => {
+          const status = res.statusCode ?? 0;
+          const result: SendResult =
+            status >= 200 && status < 300
+              ? { ok: true }
+              : { ok: false, retryable: isRetryableStatus(status), status, retryAfterMs: parseRetryAfter(header(res.headers['retry-after'])) };
+          // Drain the body so the connection returns to the pool; the status decides.
+          res.on('end', () => finish(result));
+          res.on('close', () => finish(result));
+          res.on('error', () => finish(result));
+          res.resume();
         });
-      } catch {
-        return { ok: false, retryable: true };
-      }
-      // Drain the body so the connection returns to the pool.
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return { ok: true };
-      return { ok: false, retryable: isRetryableStatus(res.status), status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
+        // A bound on the whole exchange, like AbortSignal.timeout did.
+        const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
+        timer.unref();
+        req.on('error', () => finish({ ok: false, retryable: true }));
+        req.end(body);
+      });
     },
   };
+}
+
+function header(value: string | string[] | undefined): string | null {
+  return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
 /**
