@@ -42,6 +42,16 @@ export interface CallContext {
   upstreamWrites: number;
 }
 
+export type CallCounters = Pick<
+  CallContext,
+  'upstreamCalls' | 'upstreamRetries' | 'authRefresh' | 'authRefreshFailed' | 'authRefreshReason' | 'idempotencyKey' | 'upstreamWrites'
+>;
+
+/** The mutable part of a context at call (or job) start. */
+export function freshCounters(): CallCounters {
+  return { upstreamCalls: 0, upstreamRetries: 0, authRefresh: 0, authRefreshFailed: 0, authRefreshReason: '', idempotencyKey: '', upstreamWrites: 0 };
+}
+
 const storage = new AsyncLocalStorage<CallContext>();
 
 /** The context of the tool call running on this async path, if any. */

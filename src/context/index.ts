@@ -1,2 +1,2 @@
-export { currentCall, runWithCall } from './call-context.js';
-export type { AuthMethod, CallContext } from './call-context.js';
+export { currentCall, runWithCall, freshCounters } from './call-context.js';
+export type { AuthMethod, CallContext, CallCounters } from './call-context.js';

@@ -10,7 +10,7 @@
  * balancer, route get_job_status to the same instance or keep jobs short.
  */
 import { z } from 'zod';
-import { currentCall, runWithCall, type CallContext } from '../context/index.js';
+import { currentCall, freshCounters, runWithCall, type CallContext } from '../context/index.js';
 import { JobLimitError, type Jobs } from '../runtime/index.js';
 import type { AnyMcpServer } from './instrument.js';
 import type { ToolPolicy } from './policy.js';
@@ -89,12 +89,6 @@ function jobContext(call: CallContext, budgetMs: number): CallContext {
     ...call,
     startedAt: Date.now(),
     budgetMs,
-    upstreamCalls: 0,
-    upstreamRetries: 0,
-    authRefresh: 0,
-    authRefreshFailed: 0,
-    authRefreshReason: '',
-    idempotencyKey: '',
-    upstreamWrites: 0,
+    ...freshCounters(),
   };
 }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { context, isSpanContextValid, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { missingScope } from '../auth/index.js';
-import { runWithCall, type CallContext } from '../context/index.js';
+import { freshCounters, runWithCall, type CallContext } from '../context/index.js';
 import { errorClass, errorCode, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import {
   Deadline,
@@ -122,13 +122,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       startedAt,
       budgetMs,
       signal: info.signal,
-      upstreamCalls: 0,
-      upstreamRetries: 0,
-      authRefresh: 0,
-      authRefreshFailed: 0,
-      authRefreshReason: '',
-      idempotencyKey: '',
-      upstreamWrites: 0,
+      ...freshCounters(),
     };
     const facts: Facts = { outcome: 'ok', errorClass: '', errorCode: '', rateLimitBudget: '', idempotencyKey: '', idempotentReplay: false };
     const refuse = (outcome: Outcome, cls: string, code: string, answer: unknown) => {
