@@ -10,18 +10,19 @@ export function compileAllowList(paths: readonly string[]): AllowTree {
   for (const path of paths) {
     const segments = path.replace(/\[\]/g, '').split('.').filter(Boolean);
     let node = root;
-    segments.forEach((segment, i) => {
-      const last = i === segments.length - 1;
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
       const existing = node.get(segment);
-      if (existing === true) return;
-      if (last) {
+      // Already allowed whole: the deeper path adds nothing (and must not restart at this level).
+      if (existing === true) break;
+      if (i === segments.length - 1) {
         node.set(segment, true);
-        return;
+        break;
       }
       const child: AllowTree = existing ?? new Map();
       node.set(segment, child);
       node = child;
-    });
+    }
   }
   return root;
 }
