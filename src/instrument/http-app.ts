@@ -20,11 +20,13 @@ import {
   type Authenticator,
   type Principal,
 } from '../auth/index.js';
-import { emptyRecord, errorFields, type Logger, type Outcome, type RecordSink } from '../record/index.js';
+import { freshCounters } from '../context/index.js';
+import { errorFields, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import { DEFAULT_BUDGET_MS, type RateLimits } from '../runtime/index.js';
 import { edgeCheck, type EdgeRefusal } from './edge-checks.js';
 import type { AnyMcpServer } from './instrument.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
+import { buildRecord } from './record-builder.js';
 import { failSpan, startToolSpan } from './tool-span.js';
 import { chooseParent } from './trace-parent.js';
 
@@ -79,6 +81,10 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
   const app = Fastify({ bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024 });
 
   const resourceOf = (req: FastifyRequest) => opts.resourceUrl ?? `${req.protocol}://${req.host}${path}`;
+  // A configured resource URL gives one metadata URL: parsed once, not per request.
+  let fixedMetadataUrl: string | undefined;
+  const metadataUrlOf = (req: FastifyRequest) =>
+    opts.resourceUrl ? (fixedMetadataUrl ??= protectedResourceMetadataUrl(opts.resourceUrl)) : protectedResourceMetadataUrl(resourceOf(req));
 
   const metadata = (req: FastifyRequest) =>
     protectedResourceMetadata({
@@ -169,7 +175,7 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     }
     return reply
       .code(401)
-      .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: protectedResourceMetadataUrl(resourceOf(req)) }))
+      .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: metadataUrlOf(req) }))
       .send({ jsonrpc: '2.0', error: { code: -32001, message: err.message, data: { reason: err.code } }, id: singleId(req.body) });
   }
 
@@ -177,9 +183,11 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
   async function checkToolCalls(req: FastifyRequest, principal: Principal) {
     if (!opts.tools && !opts.defaults && !opts.limits) return undefined;
     const calls = toolsCalls(req.body);
+    if (calls.length === 0) return undefined;
+    const resourceMetadataUrl = metadataUrlOf(req);
     for (const message of calls) {
       const tool = toolName(message);
-      const refusal = await edgeCheck(tool, principal, resolvePolicy(tool, opts.tools, opts.defaults), opts.limits, protectedResourceMetadataUrl(resourceOf(req)));
+      const refusal = await edgeCheck(tool, principal, resolvePolicy(tool, opts.tools, opts.defaults), opts.limits, resourceMetadataUrl);
       if (!refusal) continue;
       for (const m of calls) recordRefusal(req, m, refusal, principal);
       return { refusal };
@@ -221,32 +229,41 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     failSpan(span, refusal.outcome === 'unauthenticated' ? 'unauthenticated' : refusal.errorCode);
     span.end();
     const sc = span.spanContext();
-    const record = emptyRecord();
-    record.ts = new Date().toISOString();
-    record.call_id = callId;
-    if (isSpanContextValid(sc)) {
-      record.trace_id = sc.traceId;
-      record.span_id = sc.spanId;
-    }
-    record.request_id = requestId.slice(0, 256);
-    record.service = opts.service.slice(0, 128);
-    record.tool = tool;
-    record.outcome = refusal.outcome;
-    record.error_class = refusal.errorClass;
-    record.error_code = refusal.errorCode.slice(0, 64);
-    record.rate_limited = refusal.rateLimitBudget !== '';
-    record.rate_limit_budget = refusal.rateLimitBudget;
-    if (principal) {
-      record.tenant_id = principal.tenantId.slice(0, 128);
-      record.agent_id = principal.agentId.slice(0, 256);
-      record.subject = principal.subject.slice(0, 256);
-      record.auth_method = principal.method;
-      record.scopes_granted = principal.scopes.slice(0, 64).map((s) => s.slice(0, 128));
-      record.scope_required = (policy.scope ?? '').slice(0, 128);
-      record.tool_version = (policy.version ?? '').slice(0, 32);
-      record.tool_deprecated = policy.deprecated ?? false;
-      record.budget_ms_total = policy.budgetMs ?? DEFAULT_BUDGET_MS;
-    }
+    const traced = isSpanContextValid(sc);
+    // The same record builder (and bounds) as the pipeline's; policy facts only for an authenticated caller.
+    const record = buildRecord(
+      {
+        tenantId: principal?.tenantId ?? '',
+        agentId: principal?.agentId ?? '',
+        subject: principal?.subject ?? '',
+        authMethod: principal?.method ?? 'none',
+        scopes: principal?.scopes ?? [],
+        traceId: traced ? sc.traceId : '',
+        spanId: traced ? sc.spanId : '',
+        sessionId: '',
+        requestId,
+        callId,
+        tool,
+        startedAt: Date.now(),
+        budgetMs: principal ? (policy.budgetMs ?? DEFAULT_BUDGET_MS) : 0,
+        ...freshCounters(),
+      },
+      {
+        service: opts.service,
+        toolVersion: principal ? (policy.version ?? '') : '',
+        toolDeprecated: principal ? (policy.deprecated ?? false) : false,
+        scopeRequired: principal ? (policy.scope ?? '') : '',
+        outcome: refusal.outcome,
+        errorClass: refusal.errorClass,
+        errorCode: refusal.errorCode,
+        rateLimitBudget: refusal.rateLimitBudget,
+        durationMs: 0,
+        // The edge never reads the arguments.
+        argsSummary: '{}',
+        idempotencyKey: '',
+        idempotentReplay: false,
+      },
+    );
     try {
       opts.sink.emit(record);
     } catch {

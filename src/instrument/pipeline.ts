@@ -150,7 +150,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
         }
         if (concurrency) {
           const slot = await concurrency.acquire(ctx.tenantId);
-          if ((concurrency as { degraded?: boolean }).degraded) markDegraded(span, 'concurrency');
+          if (concurrency.degraded) markDegraded(span, 'concurrency');
           if (!slot.allowed) {
             facts.rateLimitBudget = 'concurrency';
             return refuse('rate_limited', 'RateLimited', 'rate_limited_concurrency', rateLimitedResult(slot));

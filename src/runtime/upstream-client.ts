@@ -104,19 +104,21 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       upstreamHonoursIdempotency: req.honoursIdempotencyKey ?? opts.honoursIdempotencyKey ?? false,
     });
     const stats = newRetryStats();
+    // The same for every attempt of this request.
+    const urlFull = sanitizeUrl(url);
+    const requestBound = req.timeoutMs ?? defaultTimeoutMs;
     let sends = 0;
     let authResends = 0;
 
     const send = async (token: string | undefined): Promise<UpstreamResponse<T>> => {
       const resendCount = sends++;
       if (call) call.upstreamCalls++;
-      const requestBound = req.timeoutMs ?? defaultTimeoutMs;
       const budgetLeft = call ? Deadline.of(call).timeoutFor() : Infinity;
       const timeoutMs = Math.min(requestBound, budgetLeft);
 
       const attributes: Attributes = {
         'http.request.method': method,
-        'url.full': sanitizeUrl(url),
+        'url.full': urlFull,
         'server.address': serverAddress,
         'server.port': serverPort,
         'mcptrail.upstream.name': opts.name,

@@ -1,3 +1,4 @@
+import { NETWORK_CODES } from '../resilience/failures.js';
 import type { RefreshFailureReason } from './types.js';
 
 /**
@@ -25,18 +26,6 @@ export class RefreshError extends Error {
     super(reason);
   }
 }
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 /** Maps whatever a RefreshFn threw to a reason class, reading structure only (never the message). */
 export function classifyRefreshError(err: unknown): RefreshFailureReason {

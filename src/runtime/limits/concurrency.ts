@@ -13,6 +13,8 @@ export type ConcurrencyDecision = ConcurrencyGrant | RateLimited;
 
 export interface ConcurrencyCap {
   acquire(tenantId: string): Promise<ConcurrencyDecision>;
+  /** True while a shared store is failing and decisions are per instance. */
+  readonly degraded?: boolean;
 }
 
 /** Refusals suggest a short wait: in-flight calls end within their budgets. */
