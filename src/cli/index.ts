@@ -9,6 +9,7 @@ import { upCommand } from './up.js';
 import { alertsCommand, collectorAlertsSource } from './alerts.js';
 import { OUTCOMES } from '../record/schema.js';
 import { isStoreError } from '../store/index.js';
+import { parseSince } from '../audit/index.js';
 
 const USAGE = `usage: mcptrail <command> [options]
 
@@ -105,7 +106,11 @@ async function calls(args: string[], out: (s: string) => void): Promise<number> 
   if (values.outcome && !(OUTCOMES as readonly string[]).includes(values.outcome)) {
     throw new CliError(`--outcome must be one of ${OUTCOMES.join(', ')}`, 2);
   }
-  if (!/^\d+[smhd]$/.test(values.since!)) throw new CliError(`--since takes a duration like 30s, 15m, 1h or 7d (got "${values.since}")`, 2);
+  try {
+    parseSince(values.since!);
+  } catch (err) {
+    throw new CliError(`--${(err as Error).message}`, 2);
+  }
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be an integer from 1 to 1000', 2);
   const reader = await openReader(loadConfig());

@@ -1,5 +1,5 @@
 /** `mcptrail trace <traceId>`: the spans of one trace as a tree, with its audit records. */
-import type { TraceView } from '../audit/index.js';
+import { isTraceId, type TraceView } from '../audit/index.js';
 import { shortTime, ms } from './format.js';
 import type { AuditReader } from './reader.js';
 import { CliError } from './reader.js';
@@ -7,7 +7,7 @@ import { CliError } from './reader.js';
 type Span = TraceView['spans'][number];
 
 export async function traceCommand(reader: AuditReader, traceId: string, json: boolean): Promise<string> {
-  if (!/^[0-9a-f]{32}$/.test(traceId)) throw new CliError(`"${traceId}" is not a trace id: expected 32 lowercase hex characters`, 2);
+  if (!isTraceId(traceId)) throw new CliError(`"${traceId}" is not a trace id: expected 32 lowercase hex characters`, 2);
   const view = await reader.getTrace(traceId);
   if (json) return JSON.stringify(view, null, 2);
   if (view.spans.length === 0 && view.calls.length === 0) return `trace ${traceId}: nothing stored (yet). Spans arrive within a few seconds of the call.`;

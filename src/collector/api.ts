@@ -6,13 +6,11 @@
  * "mine".
  */
 import type { FastifyInstance } from 'fastify';
-import { CallFilterSchema, describeIssues, getTrace, listCalls } from '../audit/index.js';
+import { CallFilterSchema, describeIssues, getTrace, isTraceId, listCalls } from '../audit/index.js';
 import { selectAlerts, type AlertsSource } from '../alerts/api.js';
 import type { Store } from '../store/index.js';
 import { HttpError } from './errors.js';
 import { scopeOf, tenantOf } from './read-scope.js';
-
-const LOOSE_TRACE_ID = /^[0-9a-fA-F]{32}$/;
 
 export function auditApi(store: Store, alerts?: AlertsSource) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -29,9 +27,9 @@ export function auditApi(store: Store, alerts?: AlertsSource) {
     });
 
     app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', async (req) => {
-      const { traceId } = req.params;
-      if (!LOOSE_TRACE_ID.test(traceId)) throw new HttpError(400, 'traceId must be 32 hex characters');
-      return getTrace(store, traceId.toLowerCase(), { tenant: tenantOf(scopeOf(req)) });
+      const traceId = req.params.traceId.toLowerCase();
+      if (!isTraceId(traceId)) throw new HttpError(400, 'traceId must be 32 hex characters');
+      return getTrace(store, traceId, { tenant: tenantOf(scopeOf(req)) });
     });
 
     app.get('/api/alerts', async (req) => {

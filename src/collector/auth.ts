@@ -8,18 +8,29 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * same time whatever the length or content of the presented token.
  */
 export function bearerGuard(token: string) {
-  const expected = digest(token);
+  const expected = tokenDigest(token);
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const header = req.headers.authorization;
-    const presented = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
-    if (presented !== undefined && timingSafeEqual(digest(presented), expected)) return;
-    await reply
-      .code(401)
-      .header('www-authenticate', 'Bearer realm="mcptrail"')
-      .send({ error: presented === undefined ? 'missing bearer token' : 'invalid bearer token' });
+    const presented = presentedBearer(req);
+    if (presented !== undefined && timingSafeEqual(tokenDigest(presented), expected)) return;
+    await refuseBearer(reply, presented);
   };
 }
 
-function digest(value: string): Buffer {
+/** The token of an `Authorization: Bearer <token>` header, undefined without one. */
+export function presentedBearer(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  return typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
+}
+
+/** The 401 for a missing or unknown bearer token (never echoing what was presented). */
+export async function refuseBearer(reply: FastifyReply, presented: string | undefined): Promise<void> {
+  await reply
+    .code(401)
+    .header('www-authenticate', 'Bearer realm="mcptrail"')
+    .send({ error: presented === undefined ? 'missing bearer token' : 'invalid bearer token' });
+}
+
+/** SHA-256 of a token: what guards compare and look up, never the token itself. */
+export function tokenDigest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }

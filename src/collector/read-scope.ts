@@ -4,10 +4,10 @@
  * operator token; `MCPTRAIL_READ_TOKENS` (JSON) or `MCPTRAIL_READ_TOKENS_FILE`
  * (a JSON file) adds more: `{ "<token>": { "tenant": "acme" }, "<token2>": { "operator": true } }`.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { presentedBearer, refuseBearer, tokenDigest } from './auth.js';
 
 export type ReadScope = { operator: true } | { tenant: string };
 
@@ -65,20 +65,16 @@ export function readGuard(operatorToken: string | undefined, tokens: Record<stri
   const open = byDigest.size === 0;
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (open) return;
-    const header = req.headers.authorization;
-    const presented = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
+    const presented = presentedBearer(req);
     const scope = presented === undefined ? undefined : byDigest.get(digest(presented));
     if (scope) {
       scopes.set(req, scope);
       return;
     }
-    await reply
-      .code(401)
-      .header('www-authenticate', 'Bearer realm="mcptrail"')
-      .send({ error: presented === undefined ? 'missing bearer token' : 'invalid bearer token' });
+    await refuseBearer(reply, presented);
   };
 }
 
 function digest(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return tokenDigest(value).toString('hex');
 }

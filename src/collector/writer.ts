@@ -219,7 +219,9 @@ export class BatchWriter {
     const keys: string[] = [];
     let minTsMs = Infinity;
     let maxTsMs = -Infinity;
+    let total = 0;
     for (const chunk of keyed) {
+      total += chunk.lines.length;
       minTsMs = Math.min(minTsMs, chunk.minTsMs);
       maxTsMs = Math.max(maxTsMs, chunk.maxTsMs);
       for (let i = 0; i < chunk.lines.length; i++) {
@@ -244,7 +246,6 @@ export class BatchWriter {
       out += lines[i] + '\n';
       kept++;
     }
-    const total = keyed.reduce((n, c) => n + c.lines.length, 0);
     this.counters.duplicatesSkipped += total - kept;
     return out;
   }

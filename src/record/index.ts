@@ -15,5 +15,5 @@ export type { DropReason, DropReporter } from './drops.js';
 export type { Shipper, ShipperOptions, ShipperStats } from './shipper.js';
 export { createMemoryQueue } from './queue.js';
 export type { RecordQueue } from './queue.js';
-export { createHttpBatchTransport, parseRetryAfter, isRetryableStatus } from './transport.js';
+export { createHttpBatchTransport, isRetryableStatus } from './transport.js';
 export type { BatchTransport, SendResult, HttpBatchTransportOptions } from './transport.js';

@@ -253,7 +253,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
       return drainWithin(drainTimeoutMs);
     },
     sync() {
-      return spool?.sync() ?? (queue as Partial<Spool>).sync?.() ?? Promise.resolve();
+      return (queue as Partial<Spool>).sync?.() ?? Promise.resolve();
     },
     async close() {
       closed = true;

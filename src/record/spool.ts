@@ -83,8 +83,9 @@ export function openSpool(opts: SpoolOptions): Spool {
   const releaseLock = lockDirectory(dir);
   const cursorPath = join(dir, 'cursor.json');
 
-  const segments: Segment[] = recoverSegments(dir, cursorPath);
-  const cursor = readCursor(cursorPath, segments);
+  const saved = readCursorFile(cursorPath);
+  const segments: Segment[] = recoverSegments(dir, saved);
+  const cursor = readCursor(saved, segments);
   let totalBytes = segments.reduce((n, s) => n + s.bytes, 0);
   let totalLines = segments.reduce((n, s) => n + s.lines, 0);
   /** Lines of the cursor's segment already acknowledged. */
@@ -286,8 +287,7 @@ export function openSpool(opts: SpoolOptions): Spool {
 }
 
 /** Existing segments, oldest first, with a torn last line (crash mid-write) cut off. */
-function recoverSegments(dir: string, cursorPath: string): Segment[] {
-  const cursor = readCursorFile(cursorPath);
+function recoverSegments(dir: string, cursor: SavedCursor | undefined): Segment[] {
   const segments: Segment[] = [];
   for (const name of readdirSync(dir).sort()) {
     const m = SEGMENT_FILE.exec(name);
@@ -322,18 +322,23 @@ interface Cursor {
   consumedLines: number;
 }
 
-function readCursorFile(path: string): { seq: number; offset: number; lines: number } | undefined {
+interface SavedCursor {
+  seq: number;
+  offset: number;
+  lines: number;
+}
+
+function readCursorFile(path: string): SavedCursor | undefined {
   try {
     const c = JSON.parse(readFileSync(path, 'utf8')) as { seq?: unknown; offset?: unknown; lines?: unknown };
-    if (Number.isInteger(c.seq) && Number.isInteger(c.offset) && Number.isInteger(c.lines)) return c as { seq: number; offset: number; lines: number };
+    if (Number.isInteger(c.seq) && Number.isInteger(c.offset) && Number.isInteger(c.lines)) return c as SavedCursor;
   } catch {
     // No cursor (first start) or a torn one: start at the oldest segment.
   }
   return undefined;
 }
 
-function readCursor(path: string, segments: Segment[]): Cursor {
-  const saved = readCursorFile(path);
+function readCursor(saved: SavedCursor | undefined, segments: Segment[]): Cursor {
   const first = segments[0];
   if (!first) return { seq: 0, offset: 0, consumedLines: 0 };
   if (saved && saved.seq === first.seq && saved.offset <= first.bytes) return { seq: saved.seq, offset: saved.offset, consumedLines: saved.lines };

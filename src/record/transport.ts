@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { parseRetryAfter } from '../runtime/resilience/failures.js';
 
 /** Delivery of one NDJSON batch to the collector's /v1/records. */
 export type SendResult =
@@ -45,7 +46,7 @@ export function createHttpBatchTransport(opts: HttpBatchTransportOptions): Batch
           const result: SendResult =
             status >= 200 && status < 300
               ? { ok: true }
-              : { ok: false, retryable: isRetryableStatus(status), status, retryAfterMs: parseRetryAfter(header(res.headers['retry-after'])) };
+              : { ok: false, retryable: isRetryableStatus(status), status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
           // Drain the body so the connection returns to the pool; the status decides.
           res.on('end', () => finish(result));
           res.on('close', () => finish(result));
@@ -62,10 +63,6 @@ export function createHttpBatchTransport(opts: HttpBatchTransportOptions): Batch
   };
 }
 
-function header(value: string | string[] | undefined): string | null {
-  return (Array.isArray(value) ? value[0] : value) ?? null;
-}
-
 /**
  * Only answers that say "this batch is bad" are final. Auth and routing
  * failures (401/403/404) are configuration that gets fixed: the spool waits
@@ -73,13 +70,4 @@ function header(value: string | string[] | undefined): string | null {
  */
 export function isRetryableStatus(status: number): boolean {
   return !(status === 400 || status === 413 || status === 415 || status === 422);
-}
-
-/** Retry-After as delta-seconds or an HTTP date, in milliseconds. */
-export function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }

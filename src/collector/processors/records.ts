@@ -8,6 +8,7 @@
 import { CallRecordSchema } from '../../record/schema.js';
 import { HttpError } from '../errors.js';
 import type { KeyedRows } from '../writer.js';
+import { forEachNdjsonLine } from './ndjson.js';
 import { wellFormedJson } from './well-formed.js';
 
 /** The valid lines with their call ids and time bounds, for the deduplicating writer. */
@@ -23,16 +24,7 @@ export function validateRecords(body: Buffer): ValidatedRecords {
   const keys: string[] = [];
   let minTsMs = Infinity;
   let maxTsMs = -Infinity;
-  let lineNo = 0;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    lineNo++;
-    let line = text.slice(start, end);
-    start = end + 1;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim() === '') continue;
+  forEachNdjsonLine(text, (line, lineNo) => {
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
@@ -55,6 +47,6 @@ export function validateRecords(body: Buffer): ValidatedRecords {
     minTsMs = Math.min(minTsMs, tsMs);
     maxTsMs = Math.max(maxTsMs, tsMs);
     kept.push(wellFormedJson(JSON.stringify(result.data)));
-  }
+  });
   return { lines: kept, keys, minTsMs, maxTsMs };
 }

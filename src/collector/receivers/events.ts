@@ -13,9 +13,9 @@ import { contentToken } from '../writer.js';
 export function eventsReceiver(store: Store, limits: BodyLimits) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post('/v1/events', async (req, reply) => {
-      const ndjson = validateEvents(await readBody(req, limits));
-      if (ndjson) await store.insertNDJSON(TABLES.pipelineEvents, ndjson, { dedupToken: contentToken(ndjson) });
-      return reply.code(200).send({ accepted: ndjson ? ndjson.split('\n').length - 1 : 0 });
+      const { ndjson, count } = validateEvents(await readBody(req, limits));
+      if (count > 0) await store.insertNDJSON(TABLES.pipelineEvents, ndjson, { dedupToken: contentToken(ndjson) });
+      return reply.code(200).send({ accepted: count });
     });
   };
 }
