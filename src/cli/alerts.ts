@@ -1,7 +1,7 @@
 /** `mcptrail alerts [--json]`: what the built-in evaluator sees now (firing, pending, recently resolved). */
 import type { AlertsSnapshot } from '../alerts/evaluator.js';
 import { table, shortTime } from './format.js';
-import { CliError } from './reader.js';
+import { collectorGet } from './collector-client.js';
 import type { CliConfig } from './config.js';
 
 /** Where the state comes from: the collector's `GET /api/alerts`, or an evaluator in this process. */
@@ -9,22 +9,7 @@ export type AlertsStateSource = { snapshot(): AlertsSnapshot | Promise<AlertsSna
 
 /** Reads `GET /api/alerts` from the collector (which owns the evaluator). */
 export function collectorAlertsSource(config: Pick<CliConfig, 'collectorUrl' | 'readToken'>): AlertsStateSource {
-  return {
-    async snapshot() {
-      let res: Response;
-      try {
-        res = await fetch(`${config.collectorUrl}/api/alerts`, {
-          headers: config.readToken ? { authorization: `Bearer ${config.readToken}` } : {},
-          signal: AbortSignal.timeout(15_000),
-        });
-      } catch (err) {
-        throw new CliError(`cannot reach the collector at ${config.collectorUrl} (${(err as Error).message}). Is \`mcptrail up\` running?`);
-      }
-      if (res.status === 401) throw new CliError('the collector refused the read (401): set MCPTRAIL_READ_TOKEN.');
-      if (!res.ok) throw new CliError(`collector answered ${res.status} for /api/alerts`);
-      return (await res.json()) as AlertsSnapshot;
-    },
-  };
+  return { snapshot: () => collectorGet<AlertsSnapshot>(config, '/api/alerts', 15_000) };
 }
 
 const SERIES_LABELS_HIDDEN = new Set(['alertname', 'grafana_folder', 'rule_uid', 'severity', 'team', 'signal']);

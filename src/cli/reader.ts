@@ -4,6 +4,9 @@
  * else the store directly.
  */
 import type { CliConfig } from './config.js';
+import { collectorGet } from './collector-client.js';
+
+export { CliError } from './collector-client.js';
 import { listCalls, getTrace, type CallFilter, type TraceView } from '../audit/index.js';
 import { openStore, type Store } from '../store/index.js';
 import type { CallRecord } from '../record/schema.js';
@@ -15,12 +18,6 @@ export interface AuditReader {
   close(): Promise<void>;
 }
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
-
 export async function openReader(config: CliConfig): Promise<AuditReader> {
   const api = apiReader(config);
   if (config.collectorExplicit || (await reachable(config.collectorUrl))) return api;
@@ -29,40 +26,16 @@ export async function openReader(config: CliConfig): Promise<AuditReader> {
 }
 
 function apiReader(config: CliConfig): AuditReader {
-  const get = async (path: string): Promise<unknown> => {
-    let res: Response;
-    try {
-      res = await fetch(config.collectorUrl + path, {
-        headers: config.readToken ? { authorization: `Bearer ${config.readToken}` } : {},
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach the collector at ${config.collectorUrl} (${(err as Error).cause ?? (err as Error).message}). Is \`mcptrail up\` running?`);
-    }
-    const body = await res.text();
-    if (!res.ok) {
-      let detail = body;
-      try {
-        detail = (JSON.parse(body) as { error?: string; message?: string }).message ?? JSON.parse(body).error ?? body;
-      } catch {
-        /* not JSON: show as is */
-      }
-      if (res.status === 401) throw new CliError(`the collector refused the read (401): set MCPTRAIL_READ_TOKEN. ${detail}`);
-      if (res.status === 403) throw new CliError(`the read token is scoped to another tenant (403): ${detail}`);
-      throw new CliError(`collector answered ${res.status}: ${detail}`);
-    }
-    return JSON.parse(body);
-  };
   return {
     source: config.collectorUrl,
     async listCalls(filter) {
       const qs = new URLSearchParams();
       for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') qs.set(k, String(v));
-      const body = (await get(`/api/calls?${qs}`)) as { calls: CallRecord[] };
+      const body = await collectorGet<{ calls: CallRecord[] }>(config, `/api/calls?${qs}`);
       return body.calls;
     },
     async getTrace(traceId) {
-      return (await get(`/api/traces/${encodeURIComponent(traceId)}`)) as TraceView;
+      return collectorGet<TraceView>(config, `/api/traces/${encodeURIComponent(traceId)}`);
     },
     async close() {},
   };
