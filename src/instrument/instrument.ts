@@ -5,7 +5,9 @@
  *
  * Neither SDK has tool middleware, so we wrap handlers: existing ones through
  * each RegisteredTool's public `update({ callback })` (v2 then rebuilds its
- * executor), new ones by patching `registerTool` / legacy `tool()`.
+ * executor), new ones by patching `registerTool` / legacy `tool()`. Calls the
+ * SDK refuses before a handler runs are recorded by the tools/call guard
+ * (sdk-rejections.ts).
  */
 import { trace } from '@opentelemetry/api';
 import type { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -14,6 +16,7 @@ import type { Logger, RecordSink } from '../record/index.js';
 import type { ConcurrencyCap, IdempotencyStore, RateLimits } from '../runtime/index.js';
 import { ORIGINAL_HANDLER, isWrapped, wrapToolHandler, type PipelineDeps } from './pipeline.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
+import { guardToolsCall } from './sdk-rejections.js';
 
 export type AnyMcpServer = McpServerV1 | McpServerV2;
 
@@ -100,6 +103,14 @@ export function instrument<S extends AnyMcpServer>(server: S, options: Instrumen
       return tool;
     };
   }
+
+  // Calls the SDK refuses before any handler runs (unknown tool, invalid arguments) get their record here.
+  guardToolsCall(server, registry as Record<string, unknown>, {
+    service: options.service,
+    sink: options.sink,
+    tracer: deps.tracer,
+    policyOf: (name) => resolvePolicy(name, options.tools, options.defaults),
+  });
 
   instrumented.add(server);
   return server;

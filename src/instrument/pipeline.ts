@@ -55,6 +55,19 @@ export function isWrapped(fn: unknown): fn is WrappedHandler {
   return typeof fn === 'function' && ORIGINAL_HANDLER in fn;
 }
 
+/**
+ * Requests whose wrapped handler ran (keyed by the request's AbortSignal, which
+ * both SDK lines create per request and carry through every copy of the
+ * handler context). The tools/call guard (sdk-rejections.ts) records only
+ * calls that are not in here: those the SDK refused before the handler.
+ */
+export const HANDLER_RAN = new WeakSet<object>();
+
+/** The key HANDLER_RAN uses for one request. */
+export function requestKey(signal: AbortSignal | undefined, extra: unknown): object | undefined {
+  return signal ?? (typeof extra === 'object' && extra !== null ? extra : undefined);
+}
+
 /** JSON-RPC errors the SDK must see thrown (URL elicitation), not turned into results. */
 const PASS_THROUGH_CODES = new Set([-32042]);
 
@@ -78,6 +91,8 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     const extra = a[a.length - 1];
     const args = a.length > 1 ? a[0] : undefined;
     const info = readRequestInfo(extra);
+    const ran = requestKey(info.signal, extra);
+    if (ran) HANDLER_RAN.add(ran);
     const principal = info.principal;
     const callId = randomUUID();
     const startedAt = Date.now();

@@ -1,0 +1,225 @@
+/**
+ * The tools/call guard: one record for a call the SDK refused before our
+ * wrapped handler ran (unknown or disabled tool, arguments failing the input
+ * schema, a malformed request). Both SDK lines keep request handlers in
+ * `server.server._requestHandlers` (a Map by method) and McpServer installs
+ * `tools/call` there lazily, on the first tool registration; we wrap that entry
+ * now if it exists and whenever `setRequestHandler` installs it again.
+ *
+ * The SDK's answer to the agent is left exactly as it is. Its error message is
+ * never read: it can quote argument values.
+ */
+import { randomUUID } from 'node:crypto';
+import { SpanStatusCode, isSpanContextValid, type Tracer } from '@opentelemetry/api';
+import { freshCounters, type CallContext } from '../context/index.js';
+import { summarizeArgs, type Outcome, type RecordSink } from '../record/index.js';
+import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
+import { HANDLER_RAN, isWrapped, requestKey } from './pipeline.js';
+import type { ToolPolicy } from './policy.js';
+import { buildRecord } from './record-builder.js';
+import { readRequestInfo } from './request-info.js';
+import { isErrorResult } from './safe-result.js';
+import { startToolSpan } from './tool-span.js';
+import { chooseParent } from './trace-parent.js';
+
+export interface GuardDeps {
+  service: string;
+  sink: RecordSink;
+  tracer: Tracer;
+  policyOf(tool: string): ToolPolicy;
+}
+
+type RequestHandler = (request: unknown, extra: unknown) => unknown;
+
+interface ProtocolLike {
+  _requestHandlers?: Map<string, RequestHandler>;
+  setRequestHandler?: (...args: unknown[]) => unknown;
+}
+
+interface ToolEntry {
+  enabled?: boolean;
+  handler?: unknown;
+  execution?: { taskSupport?: unknown };
+}
+
+const TOOLS_CALL = 'tools/call';
+const GUARD = Symbol.for('mcptrail.toolsCallGuard');
+const INVALID_PARAMS = -32602;
+const INTERNAL_ERROR = -32603;
+
+/** JSON-RPC codes that are the caller's fault on the server side (semconv MCP, genai PR #404). */
+const CALLER_FAULT_CODES = new Set([-32700, -32600, -32601, -32602, -32002]);
+
+const CODE_CLASSES: Record<number, string> = {
+  [-32700]: 'ParseError',
+  [-32600]: 'InvalidRequest',
+  [-32601]: 'MethodNotFound',
+  [-32602]: 'InvalidParams',
+  [-32603]: 'InternalError',
+  [-32002]: 'ResourceNotFound',
+};
+
+/**
+ * Wraps the server's tools/call request handler, now and on every later
+ * (re)installation. A no-op when the protocol object does not look like
+ * either SDK's (the per-tool wrappers still record normal calls).
+ */
+export function guardToolsCall(server: unknown, registry: Record<string, unknown>, deps: GuardDeps): void {
+  const protocol = (server as { server?: ProtocolLike } | null)?.server;
+  const handlers = protocol?._requestHandlers;
+  if (!protocol || !(handlers instanceof Map) || typeof protocol.setRequestHandler !== 'function') return;
+
+  const ensure = () => {
+    const current = handlers.get(TOOLS_CALL);
+    if (typeof current === 'function' && !(GUARD in current)) handlers.set(TOOLS_CALL, guard(current, registry, deps));
+  };
+  ensure();
+  const setRequestHandler = protocol.setRequestHandler;
+  protocol.setRequestHandler = function (this: unknown, ...args: unknown[]) {
+    const out = setRequestHandler.apply(this, args);
+    ensure();
+    return out;
+  };
+}
+
+function guard(inner: RequestHandler, registry: Record<string, unknown>, deps: GuardDeps): RequestHandler {
+  const guarded = async (request: unknown, extra: unknown): Promise<unknown> => {
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    let result: unknown;
+    try {
+      result = await inner(request, extra);
+    } catch (err) {
+      if (!ranFor(extra)) recordRejection(request, extra, registry, deps, { thrown: err }, startedAt, t0);
+      throw err;
+    }
+    // Normal calls: one property read (and a WeakSet lookup only for error results).
+    if (isErrorResult(result) && !ranFor(extra)) recordRejection(request, extra, registry, deps, { thrown: undefined }, startedAt, t0);
+    return result;
+  };
+  Object.defineProperty(guarded, GUARD, { value: true });
+  return guarded;
+}
+
+function ranFor(extra: unknown): boolean {
+  const info = extra as { signal?: AbortSignal; mcpReq?: { signal?: AbortSignal } } | null;
+  const key = requestKey(info?.mcpReq?.signal ?? info?.signal, extra);
+  return key !== undefined && HANDLER_RAN.has(key);
+}
+
+interface Rejection {
+  /** What the SDK threw (a JSON-RPC error), or undefined when it answered an isError result. */
+  thrown: unknown;
+}
+
+function recordRejection(
+  request: unknown,
+  extra: unknown,
+  registry: Record<string, unknown>,
+  deps: GuardDeps,
+  rejection: Rejection,
+  startedAt: number,
+  t0: number,
+): void {
+  try {
+    const params = (request as { params?: { name?: unknown; arguments?: unknown } } | null)?.params;
+    const sentName = typeof params?.name === 'string' ? params.name : '';
+    const known = sentName !== '' && Object.prototype.hasOwnProperty.call(registry, sentName);
+    const entry = known ? (registry[sentName] as ToolEntry) : undefined;
+    // Tools we do not wrap (task handlers) are left alone, as in the pipeline.
+    if (entry && entry.enabled !== false && !isWrapped(entry.handler)) return;
+
+    const { code, cls } = classify(rejection, entry);
+    const callerFault = CALLER_FAULT_CODES.has(code);
+    const outcome: Outcome = callerFault ? 'tool_error' : 'system_error';
+    const codeText = String(code);
+
+    const policy: ToolPolicy = entry ? deps.policyOf(sentName) : {};
+    const tool = sentName.slice(0, 128);
+    const info = readRequestInfo(extra);
+    const principal = info.principal;
+    const callId = randomUUID();
+    const { parent, links } = chooseParent(info);
+    const span = startToolSpan(
+      deps.tracer,
+      {
+        tool,
+        requestId: info.requestId,
+        sessionId: info.sessionId,
+        protocolVersion: info.protocolVersion,
+        overHttp: info.overHttp,
+        tenantId: principal?.tenantId ?? '',
+        agentId: principal?.agentId ?? '',
+        callId,
+      },
+      parent,
+      links,
+    );
+    span.setAttribute('error.type', codeText);
+    span.setAttribute('rpc.response.status_code', codeText);
+    // -32602 and the other caller faults are not server errors: the status stays unset.
+    if (!callerFault) span.setStatus({ code: SpanStatusCode.ERROR, message: codeText });
+    span.end();
+    const sc = span.spanContext();
+    const traced = isSpanContextValid(sc);
+
+    const ctx: CallContext = {
+      tenantId: principal?.tenantId ?? '',
+      agentId: principal?.agentId ?? '',
+      subject: principal?.subject ?? '',
+      authMethod: principal?.method ?? 'none',
+      scopes: principal?.scopes ?? [],
+      traceId: traced ? sc.traceId : '',
+      spanId: traced ? sc.spanId : '',
+      sessionId: info.sessionId,
+      requestId: info.requestId,
+      callId,
+      tool,
+      startedAt,
+      budgetMs: entry ? (policy.budgetMs ?? DEFAULT_BUDGET_MS) : 0,
+      signal: info.signal,
+      ...freshCounters(),
+    };
+    deps.sink.emit(
+      buildRecord(ctx, {
+        service: deps.service,
+        toolVersion: policy.version ?? '',
+        toolDeprecated: policy.deprecated ?? false,
+        scopeRequired: policy.scope ?? '',
+        outcome,
+        errorClass: cls,
+        errorCode: codeText,
+        durationMs: performance.now() - t0,
+        argsSummary: summarizeArgs(params?.arguments, policy.redact),
+        rateLimitBudget: '',
+        idempotencyKey: '',
+        idempotentReplay: false,
+      }),
+    );
+  } catch {
+    // Auditing must never break the call it audits; the SDK's answer goes out as is.
+  }
+}
+
+/**
+ * The code and class of a refusal. A thrown JSON-RPC error carries its code;
+ * an isError result (v1 folds its McpErrors into one) does not, so the code is
+ * the one the SDK's refusal path for that situation uses.
+ */
+function classify(rejection: Rejection, entry: ToolEntry | undefined): { code: number; cls: string } {
+  const thrownCode = (rejection.thrown as { code?: unknown } | null | undefined)?.code;
+  let code: number;
+  if (rejection.thrown !== undefined) code = typeof thrownCode === 'number' && Number.isInteger(thrownCode) ? thrownCode : INTERNAL_ERROR;
+  else if (entry && entry.enabled !== false && isTaskMisconfigured(entry)) code = INTERNAL_ERROR;
+  else code = INVALID_PARAMS;
+
+  if (code === INVALID_PARAMS && !entry) return { code, cls: 'UnknownTool' };
+  if (code === INVALID_PARAMS && entry?.enabled === false) return { code, cls: 'DisabledTool' };
+  return { code, cls: CODE_CLASSES[code] ?? 'McpError' };
+}
+
+/** v1 refuses a plain handler declared with taskSupport 'required' / 'optional' (InternalError). */
+function isTaskMisconfigured(entry: ToolEntry): boolean {
+  const support = entry.execution?.taskSupport;
+  return support === 'required' || support === 'optional';
+}
