@@ -7,7 +7,7 @@
  * gets its one audit record here; the tool's pipeline never sees it.
  */
 import { randomUUID } from 'node:crypto';
-import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -20,7 +20,7 @@ import {
   type Authenticator,
   type Principal,
 } from '../auth/index.js';
-import { freshCounters } from '../context/index.js';
+import { newCallContext } from './call-context.js';
 import { errorFields, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import { DEFAULT_BUDGET_MS, type RateLimits } from '../runtime/index.js';
 import { edgeCheck, type EdgeRefusal } from './edge-checks.js';
@@ -228,26 +228,18 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     );
     failSpan(span, refusal.outcome === 'unauthenticated' ? 'unauthenticated' : refusal.errorCode);
     span.end();
-    const sc = span.spanContext();
-    const traced = isSpanContextValid(sc);
     // The same record builder (and bounds) as the pipeline's; policy facts only for an authenticated caller.
     const record = buildRecord(
-      {
-        tenantId: principal?.tenantId ?? '',
-        agentId: principal?.agentId ?? '',
-        subject: principal?.subject ?? '',
-        authMethod: principal?.method ?? 'none',
-        scopes: principal?.scopes ?? [],
-        traceId: traced ? sc.traceId : '',
-        spanId: traced ? sc.spanId : '',
+      newCallContext({
+        principal,
+        span,
         sessionId: '',
         requestId,
         callId,
         tool,
         startedAt: Date.now(),
         budgetMs: principal ? (policy.budgetMs ?? DEFAULT_BUDGET_MS) : 0,
-        ...freshCounters(),
-      },
+      }),
       {
         service: opts.service,
         toolVersion: principal ? (policy.version ?? '') : '',

@@ -5,9 +5,10 @@
  * Every path out of it emits exactly one record.
  */
 import { randomUUID } from 'node:crypto';
-import { context, isSpanContextValid, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { missingScope } from '../auth/index.js';
-import { freshCounters, runWithCall, type CallContext } from '../context/index.js';
+import { runWithCall } from '../context/index.js';
+import { newCallContext } from './call-context.js';
 import { errorClass, errorCode, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import {
   Deadline,
@@ -119,17 +120,9 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       span.setAttribute('mcptrail.tool.deprecated', true);
       warnDeprecatedOnce(logger, service, tool, toolVersion);
     }
-    const sc = span.spanContext();
-    const traced = isSpanContextValid(sc);
-
-    const ctx: CallContext = {
-      tenantId: principal?.tenantId ?? '',
-      agentId: principal?.agentId ?? '',
-      subject: principal?.subject ?? '',
-      authMethod: principal?.method ?? 'none',
-      scopes: principal?.scopes ?? [],
-      traceId: traced ? sc.traceId : '',
-      spanId: traced ? sc.spanId : '',
+    const ctx = newCallContext({
+      principal,
+      span,
       sessionId: info.sessionId,
       requestId: info.requestId,
       callId,
@@ -137,8 +130,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       startedAt,
       budgetMs,
       signal: info.signal,
-      ...freshCounters(),
-    };
+    });
     const facts: Facts = { outcome: 'ok', errorClass: '', errorCode: '', rateLimitBudget: '', idempotencyKey: '', idempotentReplay: false };
     const refuse = (outcome: Outcome, cls: string, code: string, answer: unknown) => {
       Object.assign(facts, { outcome, errorClass: cls, errorCode: code });

@@ -10,8 +10,8 @@
  * never read: it can quote argument values.
  */
 import { randomUUID } from 'node:crypto';
-import { SpanStatusCode, isSpanContextValid, type Tracer } from '@opentelemetry/api';
-import { freshCounters, type CallContext } from '../context/index.js';
+import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { newCallContext } from './call-context.js';
 import { summarizeArgs, type Outcome, type RecordSink } from '../record/index.js';
 import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
 import { HANDLER_RAN, isWrapped, requestKey } from './pipeline.js';
@@ -160,17 +160,9 @@ function recordRejection(
     // -32602 and the other caller faults are not server errors: the status stays unset.
     if (!callerFault) span.setStatus({ code: SpanStatusCode.ERROR, message: codeText });
     span.end();
-    const sc = span.spanContext();
-    const traced = isSpanContextValid(sc);
-
-    const ctx: CallContext = {
-      tenantId: principal?.tenantId ?? '',
-      agentId: principal?.agentId ?? '',
-      subject: principal?.subject ?? '',
-      authMethod: principal?.method ?? 'none',
-      scopes: principal?.scopes ?? [],
-      traceId: traced ? sc.traceId : '',
-      spanId: traced ? sc.spanId : '',
+    const ctx = newCallContext({
+      principal,
+      span,
       sessionId: info.sessionId,
       requestId: info.requestId,
       callId,
@@ -178,8 +170,7 @@ function recordRejection(
       startedAt,
       budgetMs: entry ? (policy.budgetMs ?? DEFAULT_BUDGET_MS) : 0,
       signal: info.signal,
-      ...freshCounters(),
-    };
+    });
     deps.sink.emit(
       buildRecord(ctx, {
         service: deps.service,
