@@ -28,8 +28,7 @@ import type { ToolPolicy } from './policy.js';
 import { buildRecord, type RecordFacts } from './record-builder.js';
 import { readRequestInfo } from './request-info.js';
 import { deniedResult, isErrorResult } from './safe-result.js';
-import { failSpan, startToolSpan } from './tool-span.js';
-import { chooseParent } from './trace-parent.js';
+import { failSpan, startCallSpan } from './tool-span.js';
 
 export interface PipelineDeps {
   service: string;
@@ -99,22 +98,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     const startedAt = Date.now();
     const t0 = performance.now();
 
-    const { parent, links } = chooseParent(info);
-    const span = startToolSpan(
-      tracer,
-      {
-        tool,
-        requestId: info.requestId,
-        sessionId: info.sessionId,
-        protocolVersion: info.protocolVersion,
-        overHttp: info.overHttp,
-        tenantId: principal?.tenantId ?? '',
-        agentId: principal?.agentId ?? '',
-        callId,
-      },
-      parent,
-      links,
-    );
+    const { span, parent } = startCallSpan(tracer, tool, info, callId);
     if (toolVersion) span.setAttribute('mcptrail.tool.version', toolVersion);
     if (toolDeprecated) {
       span.setAttribute('mcptrail.tool.deprecated', true);

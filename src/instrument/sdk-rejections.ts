@@ -19,8 +19,7 @@ import type { ToolPolicy } from './policy.js';
 import { buildRecord } from './record-builder.js';
 import { readRequestInfo } from './request-info.js';
 import { isErrorResult } from './safe-result.js';
-import { startToolSpan } from './tool-span.js';
-import { chooseParent } from './trace-parent.js';
+import { startCallSpan } from './tool-span.js';
 
 export interface GuardDeps {
   service: string;
@@ -139,22 +138,7 @@ function recordRejection(
     const info = readRequestInfo(extra);
     const principal = info.principal;
     const callId = randomUUID();
-    const { parent, links } = chooseParent(info);
-    const span = startToolSpan(
-      deps.tracer,
-      {
-        tool,
-        requestId: info.requestId,
-        sessionId: info.sessionId,
-        protocolVersion: info.protocolVersion,
-        overHttp: info.overHttp,
-        tenantId: principal?.tenantId ?? '',
-        agentId: principal?.agentId ?? '',
-        callId,
-      },
-      parent,
-      links,
-    );
+    const { span } = startCallSpan(deps.tracer, tool, info, callId);
     span.setAttribute('error.type', codeText);
     span.setAttribute('rpc.response.status_code', codeText);
     // -32602 and the other caller faults are not server errors: the status stays unset.

@@ -1,4 +1,6 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import type { ToolRequestInfo } from './request-info.js';
+import { chooseParent } from './trace-parent.js';
 
 export interface ToolSpanFacts {
   tool: string;
@@ -26,6 +28,31 @@ export function startToolSpan(tracer: Tracer, facts: ToolSpanFacts, parent: Cont
   if (facts.sessionId) attributes['mcp.session.id'] = facts.sessionId;
   if (facts.protocolVersion) attributes['mcp.protocol.version'] = facts.protocolVersion;
   return tracer.startSpan(`tools/call ${facts.tool}`, { kind: SpanKind.SERVER, attributes, links }, parent);
+}
+
+/**
+ * The SERVER span of a tools/call the SDK handed us, parented per SEP-414
+ * (`_meta` first, then the HTTP header; the other linked). Returns the parent
+ * context too: the handler runs under it.
+ */
+export function startCallSpan(tracer: Tracer, tool: string, info: ToolRequestInfo, callId: string): { span: Span; parent: Context } {
+  const { parent, links } = chooseParent(info);
+  const span = startToolSpan(
+    tracer,
+    {
+      tool,
+      requestId: info.requestId,
+      sessionId: info.sessionId,
+      protocolVersion: info.protocolVersion,
+      overHttp: info.overHttp,
+      tenantId: info.principal?.tenantId ?? '',
+      agentId: info.principal?.agentId ?? '',
+      callId,
+    },
+    parent,
+    links,
+  );
+  return { span, parent };
 }
 
 /** Marks a failed call. The description is the error type, never a message. */
