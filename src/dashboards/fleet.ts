@@ -1,7 +1,7 @@
 /** Fleet overview: is the MCP fleet healthy, and if not, which tenants and tools hurt. Reads the rollup only. */
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { baseDashboard, queryVariable, table, tenantVariable, timeseries } from './panels.js';
-import { FAILURE_OUTCOMES, PERCENTILES, TABLES, filters, quoted, varFilter } from './sql.js';
+import { FAILURE_OUTCOMES, TABLES, filters, latencyPerToolSql, quoted, varFilter } from './sql.js';
 
 const ROLLUP = TABLES.toolCalls1m;
 const WHERE = `WHERE $__timeFilter(minute)${filters(varFilter('tenant_id', 'tenant'), varFilter('tool', 'tool'))}`;
@@ -51,14 +51,7 @@ ORDER BY time`,
         title: 'Latency p50 / p95 / p99 per tool',
         unit: 'ms',
         width: 24,
-        sql: `SELECT time, tool, q[1] AS p50, q[2] AS p95, q[3] AS p99
-FROM (
-  SELECT $__timeInterval(minute) AS time, tool, ${PERCENTILES} AS q
-  FROM ${ROLLUP}
-  ${WHERE}
-  GROUP BY time, tool
-)
-ORDER BY time`,
+        sql: latencyPerToolSql(WHERE),
       }),
     )
     .withPanel(

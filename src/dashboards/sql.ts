@@ -17,3 +17,13 @@ export const filters = (...parts: string[]) => parts.map((p) => `\n  AND ${p}`).
 
 /** Percentiles from the rollup's t-digest states. */
 export const PERCENTILES = 'quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_ms_quantiles)';
+
+/** p50/p95/p99 per tool per interval from the rollup, under a dashboard's WHERE clause. */
+export const latencyPerToolSql = (where: string) => `SELECT time, tool, q[1] AS p50, q[2] AS p95, q[3] AS p99
+FROM (
+  SELECT $__timeInterval(minute) AS time, tool, ${PERCENTILES} AS q
+  FROM ${TABLES.toolCalls1m}
+  ${where}
+  GROUP BY time, tool
+)
+ORDER BY time`;

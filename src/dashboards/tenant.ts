@@ -1,7 +1,7 @@
 /** One tenant: its tools' traffic, failures by class, latency and the upstream's health as the tenant sees it. */
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { baseDashboard, queryVariable, table, tenantVariable, timeseries } from './panels.js';
-import { PERCENTILES, TABLES, filters, varFilter } from './sql.js';
+import { TABLES, filters, latencyPerToolSql, varFilter } from './sql.js';
 
 const ROLLUP = TABLES.toolCalls1m;
 const SCOPE = [varFilter('tenant_id', 'tenant'), varFilter('tool', 'tool')];
@@ -44,14 +44,7 @@ ORDER BY time`,
       timeseries({
         title: 'Latency p50 / p95 / p99 per tool',
         unit: 'ms',
-        sql: `SELECT time, tool, q[1] AS p50, q[2] AS p95, q[3] AS p99
-FROM (
-  SELECT $__timeInterval(minute) AS time, tool, ${PERCENTILES} AS q
-  FROM ${ROLLUP}
-  ${WHERE}
-  GROUP BY time, tool
-)
-ORDER BY time`,
+        sql: latencyPerToolSql(WHERE),
       }),
     )
     .withPanel(timeseries({ title: 'Rate-limit hits per second', unit: 'reqps', sql: perTool('sum(rate_limited) / $__interval_s') }))
