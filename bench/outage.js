@@ -6,18 +6,22 @@
  * the real collector (embedded store) back on the same port → drained.
  * RSS and CPU are sampled every second.
  *
- *   node bench/outage.js                 (BENCH_OUTAGE_S=60 for a 60 s outage; default 30)
+ *   node bench/outage.js                 (BENCH_OUTAGE_S=30 for a shorter outage; default 60)
+ *   BENCH_SHIPPER='{"spool":true}' node bench/outage.js   the same with the durable disk spool
  *   node bench/outage.js emitter URL     the instrumented-server stand-in
  *
- * The shipper is built from the public options only, so the bench runs
- * unchanged when the memory queue is replaced by the disk spool.
+ * The shipper is built from its public options only (`spool: true` becomes a
+ * fresh `spoolDir` in the OS temp directory).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MCPTRAIL, QUICK, fmt, serveWorker, sleep, spawnWorker } from './lib.js';
 import { makeRecord } from './gen.js';
 
 const RATE = 2000;
-const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? (QUICK ? 8 : 30));
+const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? (QUICK ? 8 : 60));
 const BASELINE_S = QUICK ? 3 : 10;
 const MAX_DRAIN_S = QUICK ? 20 : 60;
 
@@ -89,11 +93,14 @@ export async function orchestrate(shipperOptions = {}) {
 }
 
 export function table(r) {
-  const opts = Object.keys(r.shipperOptions).length ? `\`${JSON.stringify(r.shipperOptions)}\`` : 'default options';
+  const spooled = Boolean(r.shipperOptions.spool);
+  const queue = spooled
+    ? 'the durable disk spool (`spoolDir`: each record appended before `emit()` returns, group fdatasync every 20 ms, spool cap 256 MiB)'
+    : 'the memory queue (no `spoolDir`; maxQueue 100,000)';
   return [
-    `**Shipper with ${opts}.** Shipping rate with the collector up: ${fmt(r.shipRateBaseline, 0)} records/s before the outage, ${fmt(r.shipRateRecovery, 0)} records/s after it.`,
+    `**Shipper with ${queue}.** Shipping rate with the collector up: ${fmt(r.shipRateBaseline, 0)} records/s before the outage, ${fmt(r.shipRateRecovery, 0)} records/s after it.`,
     '',
-    `Emitter: ${r.rate.toLocaleString('en-US')} records/s into \`createRecordSink({ logger, shipper: createShipper({ url }) })\` (defaults: maxBatch 5,000, maxQueue 100,000, retry backoff up to 5 s; before this change 500 and 30 s); collector down for ${fmt(r.outageS, 0)} s (refused port), then the real collector (embedded store) back on the same port.`,
+    `Emitter: ${r.rate.toLocaleString('en-US')} records/s into \`createRecordSink({ logger, shipper: createShipper({ url${spooled ? ', spoolDir' : ''} }) })\` (maxBatch 5,000, retry backoff up to 5 s); collector down for ${fmt(r.outageS, 0)} s (refused port), then the real collector (embedded store) back on the same port.`,
     '',
     '| phase | peak RSS MB | peak heap MB | emitter CPU % of one core | other |',
     '|---|---|---|---|---|',
@@ -109,7 +116,9 @@ async function emitter(url, options) {
   const { createRecordSink, createLogger, createShipper } = await import(MCPTRAIL);
   const { Writable } = await import('node:stream');
   const devNull = new Writable({ write(_c, _e, cb) { cb(); } });
-  const shipper = createShipper({ url, ...options });
+  const { spool, ...rest } = options;
+  const spoolDir = spool ? mkdtempSync(join(tmpdir(), 'mcptrail-bench-spool-')) : undefined;
+  const shipper = createShipper({ url, ...rest, ...(spoolDir && { spoolDir }) });
   const sink = createRecordSink({ logger: createLogger({ destination: devNull }), shipper });
   let emitted = 0;
   let running = false;
@@ -141,6 +150,9 @@ async function emitter(url, options) {
       await sink.flush();
       return { emitted, ...shipper.stats() };
     },
-    exit: () => sink.close(),
+    exit: async () => {
+      await sink.close();
+      if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+    },
   });
 }

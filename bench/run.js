@@ -31,8 +31,8 @@ const SECTIONS = {
   },
   outage: {
     title: '6. Shipper under outage',
-    run: async () => ({ default: await runSection('outage.js'), bigBatch: await runSection('outage.js', [], { env: { BENCH_SHIPPER: JSON.stringify({ maxBatch: 5000 }) } }) }),
-    render: (r) => `${outage.table(r.default)}\n\n${outage.table(r.bigBatch)}`,
+    run: async () => ({ memory: await runSection('outage.js'), spool: await runSection('outage.js', [], { env: { BENCH_SHIPPER: JSON.stringify({ spool: true }) } }) }),
+    render: (r) => `${outage.table(r.memory)}\n\n${outage.table(r.spool)}`,
   },
   micro: { title: 'Hot-path prototypes (before → after, same process, alternating)', run: () => runSection('micro.js'), render: microTable },
 };

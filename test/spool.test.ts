@@ -73,6 +73,42 @@ describe('spool', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('acking a prefix of a peeked batch (the shipper cut it to fit a body) resumes right after it, also after a reopen', async () => {
+    const dir = tmp('mcptrail-spool-prefix-');
+    const spool = openSpool({ dir });
+    for (let i = 0; i < 20; i++) spool.push(JSON.stringify({ i }));
+    assert.equal(spool.peek(10).length, 10);
+    spool.ack(4);
+    assert.equal(spool.size, 16);
+    assert.deepEqual(spool.peek(3).map((l) => (JSON.parse(l) as { i: number }).i), [4, 5, 6]);
+    spool.ack(3);
+    await spool.close();
+    const again = openSpool({ dir });
+    assert.deepEqual(again.peek(100).map((l) => (JSON.parse(l) as { i: number }).i), Array.from({ length: 13 }, (_, k) => k + 7));
+    assert.throws(() => again.ack(14), RangeError, 'more than was peeked');
+    await again.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a backlog larger than one request body ships completely from the spool', async () => {
+    const collector = await startTestCollector();
+    const dir = tmp('mcptrail-spool-big-');
+    try {
+      // ~3 KB records: 5,000 of them are ~15 MB, so each 5,000-record peek is cut to fit the 4 Mi-character body.
+      const shipper = createShipper({ url: `${collector.base}/v1/records`, spoolDir: dir, flushIntervalMs: 60_000 });
+      const total = 6_000;
+      for (let i = 0; i < total; i++) shipper.enqueue(callRecord({ args_summary: JSON.stringify({ pad: 'x'.repeat(3000), i }) }));
+      assert.equal(await shipper.flush(), true, 'drained');
+      assert.equal(shipper.stats().shipped, total);
+      assert.equal(shipper.stats().dropped, 0);
+      assert.equal(await countRows(collector.store, TABLES.toolCalls), total);
+      await shipper.close();
+    } finally {
+      await collector.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('one process per spool directory', async () => {
     const dir = tmp('mcptrail-spool-lock-');
     const a = openSpool({ dir });

@@ -67,12 +67,19 @@ interface Segment {
 
 interface Pending {
   seq: number;
-  endOffset: number;
+  /** File offset just past each peeked line: the shipper may ship (and ack) a prefix of the batch. */
+  ends: number[];
   lines: number;
 }
 
 const SEGMENT_FILE = /^seg-(\d{12})\.ndjson$/;
-const READ_CHUNK = 1024 * 1024;
+/**
+ * One peek reads at most this much: enough for a full shipper batch (5,000
+ * records of ~1 KB, under its 4 Mi-character body cap). At 1 MiB a backlog
+ * drained in ~1,000-record batches, each waiting out the collector's batch
+ * window, barely faster than a busy server adds to it.
+ */
+const READ_CHUNK = 6 * 1024 * 1024;
 
 export function openSpool(opts: SpoolOptions): Spool {
   const maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
@@ -228,19 +235,21 @@ export function openSpool(opts: SpoolOptions): Spool {
         const n = readSync(fd, buf, 0, want, cursor.offset);
         const text = buf.subarray(0, n);
         const lines: string[] = [];
+        const ends: number[] = [];
         let start = 0;
         while (lines.length < max) {
           const nl = text.indexOf(10, start);
           if (nl === -1) break;
           lines.push(text.toString('utf8', start, nl));
           start = nl + 1;
+          ends.push(cursor.offset + start);
         }
         // A record longer than the chunk: read more (records are bounded, so this ends).
         if (lines.length === 0 && want < seg.bytes - cursor.offset) {
           want = Math.min(want * 2, seg.bytes - cursor.offset);
           continue;
         }
-        pending = { seq: seg.seq, endOffset: cursor.offset + start, lines: lines.length };
+        pending = { seq: seg.seq, ends, lines: lines.length };
         return lines;
       }
     },
@@ -249,9 +258,9 @@ export function openSpool(opts: SpoolOptions): Spool {
       pending = undefined;
       // The segment went over the cap while the batch was in flight: the cursor has moved on already.
       if (!p || p.seq !== cursor.seq || count <= 0) return;
-      if (count !== p.lines) throw new RangeError(`ack(${count}) must acknowledge the whole peeked batch (${p.lines})`);
-      cursor.offset = p.endOffset;
-      consumedLines += p.lines;
+      if (count > p.lines) throw new RangeError(`ack(${count}) acknowledges more than the peeked batch (${p.lines})`);
+      cursor.offset = p.ends[count - 1]!;
+      consumedLines += count;
       advance();
       writeCursor();
     },
