@@ -112,6 +112,7 @@ const EXPECTED_COLUMNS: Record<string, Record<string, string[]>> = {
   },
   'tenant.json': {
     'Calls per second by tool': ['time', 'tool', 'value'],
+    'Error rate': ['time', 'error_rate'],
     'Errors by class': ['time', 'outcome', 'value'],
     'Latency p50 / p95 / p99 per tool': ['time', 'tool', 'p50', 'p95', 'p99'],
     'Rate-limit hits per second': ['time', 'tool', 'value'],
@@ -202,6 +203,22 @@ test('the tenant dashboard shows only the selected tenant', async () => {
     const total = Math.round(rows.reduce((s, r) => s + Number(r.value) * 60, 0));
     const expected = records.filter((r) => r.tenant_id === t && minute(r) >= FROM.getTime()).length;
     assert.equal(total, expected, t);
+  }
+  // The error rate per minute is the tenant's non-ok share of that minute's calls.
+  const errorRate = tenant.panels.find((p) => p.title === 'Error rate')!;
+  for (const t of TENANTS) {
+    const rows = await store.query<{ time: string; error_rate: number }>(
+      renderQuery(errorRate.targets[0].rawSql, CTX, [
+        { name: 'tenant', value: t },
+        { name: 'tool', value: [ALL], options: [...TOOLS] },
+      ]),
+    );
+    assert.ok(rows.length > 0, t);
+    for (const r of rows) {
+      const inMinute = records.filter((c) => c.tenant_id === t && minute(c) === Date.parse(r.time));
+      const failed = inMinute.filter((c) => c.outcome !== 'ok').length;
+      assert.ok(Math.abs(Number(r.error_rate) - failed / inMinute.length) < 1e-9, `${t} ${r.time}`);
+    }
   }
   const classes = tenant.panels.find((p) => p.title === 'Error classes')!;
   const rows = await store.query<{ outcome: string }>(

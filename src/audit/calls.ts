@@ -33,13 +33,35 @@ export async function listCalls(store: Store, filter: CallFilter = {}): Promise<
   );
 }
 
-/** The audit records of one trace, oldest first; only `tenant`'s when given. */
-export async function callsForTrace(store: Store, traceId: string, limit = MAX_LIMIT, tenant?: string): Promise<CallRecord[]> {
+/** A time window, epoch milliseconds, both ends inclusive. */
+export interface TimeWindowMs {
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * The audit records of one trace, oldest first; only `tenant`'s when given.
+ * With `window`, only records whose `ts` falls in it: the read then prunes the
+ * daily partitions (and granules) by time instead of checking the trace-id
+ * bloom filter of every partition.
+ */
+export async function callsForTrace(
+  store: Store,
+  traceId: string,
+  limit = MAX_LIMIT,
+  tenant?: string,
+  window?: TimeWindowMs,
+): Promise<CallRecord[]> {
   const params: QueryParams = { traceId, limit };
   let where = 'trace_id = {traceId:String}';
   if (tenant !== undefined) {
     where += ' AND tenant_id = {tenant:String}';
     params.tenant = tenant;
+  }
+  if (window !== undefined) {
+    where += ' AND ts >= fromUnixTimestamp64Milli({fromMs:Int64}) AND ts <= fromUnixTimestamp64Milli({toMs:Int64})';
+    params.fromMs = Math.floor(window.fromMs);
+    params.toMs = Math.ceil(window.toMs);
   }
   return store.query<CallRecord>(`SELECT * FROM ${TABLES.toolCalls} WHERE ${where} ORDER BY ts LIMIT {limit:UInt32}`, params);
 }

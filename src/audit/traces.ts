@@ -1,7 +1,7 @@
 /** One trace's spans (otel_traces) and its audit records, for `mcptrail trace` and `/api/traces/:id`. */
 import type { CallRecord } from '../record/schema.js';
 import { TABLES, type Store } from '../store/index.js';
-import { callsForTrace } from './calls.js';
+import { callsForTrace, type TimeWindowMs } from './calls.js';
 import { isTraceId } from './filters.js';
 
 export interface SpanEventView {
@@ -51,16 +51,18 @@ interface SpanRow {
   eventAttributes: Record<string, string>[];
 }
 
+/** At most this many spans per trace; a trace cut at the limit reads its calls without a time window. */
+const SPAN_LIMIT = 10_000;
+
 /**
  * The two-step lookup of the exporter schema: the trace's time bounds from
- * `otel_traces_trace_id_ts` first, so the span read prunes partitions and
- * granules by time instead of scanning for the id.
+ * `otel_traces_trace_id_ts` first (one scalar subquery), so the span read
+ * prunes partitions and granules by time instead of scanning for the id.
  */
 const SPANS_SQL = `
 WITH
     {traceId:String} AS trace_id,
-    (SELECT min(Start) FROM ${TABLES.otelTracesTraceIdTs} WHERE TraceId = trace_id) AS trace_start,
-    (SELECT max(End) + 1 FROM ${TABLES.otelTracesTraceIdTs} WHERE TraceId = trace_id) AS trace_end
+    (SELECT (min(Start), max(End) + 1) FROM ${TABLES.otelTracesTraceIdTs} WHERE TraceId = trace_id) AS trace_bounds
 SELECT
     TraceId AS traceId,
     SpanId AS spanId,
@@ -77,9 +79,17 @@ SELECT
     arrayMap(t -> toUnixTimestamp64Milli(t), Events.Timestamp) AS eventMs,
     Events.Attributes AS eventAttributes
 FROM ${TABLES.otelTraces}
-WHERE TraceId = trace_id AND Timestamp >= trace_start AND Timestamp <= trace_end
+WHERE TraceId = trace_id AND Timestamp >= trace_bounds.1 AND Timestamp <= trace_bounds.2
 ORDER BY Timestamp, SpanId
-LIMIT 10000`;
+LIMIT ${SPAN_LIMIT}`;
+
+/**
+ * How far outside its spans' time range a call of the trace is still looked
+ * for. A record's `ts` and its SERVER span's start are the same instant on the
+ * same clock; the slack covers spans from other services (clock skew) and
+ * calls whose own spans were lost while the rest of the trace's were stored.
+ */
+export const TRACE_CALLS_SLACK_MS = 3_600_000;
 
 export interface TraceReadOptions {
   /** Only this tenant's part of the trace (a tenant-scoped reader). */
@@ -92,12 +102,28 @@ export const TENANT_SPAN_ATTRIBUTE = 'mcptrail.tenant_id';
 export async function getTrace(store: Store, traceId: string, opts: TraceReadOptions = {}): Promise<TraceView> {
   if (!isTraceId(traceId)) throw new RangeError('traceId must be 32 lowercase hex characters');
   const { tenant } = opts;
-  const calls = await callsForTrace(store, traceId, undefined, tenant);
+  // Spans first: their time range bounds the read of the calls, which then prunes tool_calls'
+  // daily partitions instead of checking every partition's trace-id bloom filter. No spans (not
+  // exported, or expired sooner than records) or a trace cut at SPAN_LIMIT: no bound.
+  const rows = await store.query<SpanRow>(SPANS_SQL, { traceId });
+  const window = rows.length > 0 && rows.length < SPAN_LIMIT ? spanWindow(rows, TRACE_CALLS_SLACK_MS) : undefined;
+  const calls = await callsForTrace(store, traceId, undefined, tenant, window);
   // A tenant sees a trace only through its own calls: none, nothing (not even whether the trace exists).
   if (tenant !== undefined && calls.length === 0) return { traceId, spans: [], calls };
-  const rows = await store.query<SpanRow>(SPANS_SQL, { traceId });
   const visible = tenant === undefined ? rows : tenantSubtree(rows, tenant, calls);
   return { traceId, spans: visible.map(toSpanView), calls };
+}
+
+/** From the earliest span start to the latest span end, widened by `slackMs` on both sides. */
+function spanWindow(rows: SpanRow[], slackMs: number): TimeWindowMs | undefined {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const r of rows) {
+    const start = Number(r.startMs);
+    from = Math.min(from, start);
+    to = Math.max(to, start + Math.max(0, Number(r.durationNs) / 1e6));
+  }
+  return Number.isFinite(from) && Number.isFinite(to) ? { fromMs: from - slackMs, toMs: to + slackMs } : undefined;
 }
 
 /**

@@ -1,13 +1,24 @@
 /** One tenant: its tools' traffic, failures by class, latency and the upstream's health as the tenant sees it. */
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { baseDashboard, queryVariable, table, tenantVariable, timeseries } from './panels.js';
-import { TABLES, filters, latencyPerToolSql, varFilter } from './sql.js';
+import { FAILURE_OUTCOMES, TABLES, filters, latencyPerToolSql, quoted, varFilter } from './sql.js';
 
 const ROLLUP = TABLES.toolCalls1m;
 const SCOPE = [varFilter('tenant_id', 'tenant'), varFilter('tool', 'tool')];
 const WHERE = `WHERE $__timeFilter(minute)${filters(...SCOPE)}`;
 
 export const TENANT_UID = 'mcptrail-tenant';
+
+/**
+ * The tenant's error rate: the share of its calls with a non-ok outcome, per interval. A 7-day
+ * range of it at one-minute resolution is the §4 rollup benchmark (bench/audit.js renders this
+ * very panel query with Grafana's expansion).
+ */
+export const TENANT_ERROR_RATE_SQL = `SELECT $__timeInterval(minute) AS time, sumIf(calls, outcome IN (${quoted(FAILURE_OUTCOMES)})) / sum(calls) AS error_rate
+FROM ${ROLLUP}
+${WHERE}
+GROUP BY time
+ORDER BY time`;
 
 /** Per-tool series of one rollup aggregate. */
 const perTool = (value: string, extraWhere = '') => `SELECT $__timeInterval(minute) AS time, tool, ${value} AS value
@@ -27,6 +38,14 @@ export function tenantDashboard(): DashboardBuilder {
       }),
     )
     .withPanel(timeseries({ title: 'Calls per second by tool', unit: 'reqps', sql: perTool('sum(calls) / $__interval_s') }))
+    .withPanel(
+      timeseries({
+        title: 'Error rate',
+        description: 'Share of calls with a non-ok outcome.',
+        unit: 'percentunit',
+        sql: TENANT_ERROR_RATE_SQL,
+      }),
+    )
     .withPanel(
       timeseries({
         title: 'Errors by class',
