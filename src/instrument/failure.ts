@@ -47,11 +47,23 @@ export class CallDeadlineError extends Error {
   }
 }
 
-/** Races `work` against the remaining budget. */
-export function withinBudget<T>(work: Promise<T>, remainingMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CallDeadlineError()), Math.max(0, remainingMs));
+/**
+ * Races `work` against the remaining budget. Written with one promise and one
+ * reaction rather than Promise.race + finally: with async hooks on (any OTel
+ * context manager), every promise a call creates costs a hook round trip.
+ */
+export function withinBudget<T>(work: T | PromiseLike<T>, remainingMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CallDeadlineError()), Math.max(0, remainingMs));
+    Promise.resolve(work).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

@@ -110,7 +110,8 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
       if (!isAuthError(err)) throw err;
       return rejectUnauthenticated(req, reply, err);
     }
-    const refused = await checkToolCalls(req, principal);
+    // No policies and no edge budgets: nothing to check, and no promise to await per request.
+    const refused = opts.tools || opts.defaults || opts.limits ? await checkToolCalls(req, principal) : undefined;
     if (refused) {
       const { refusal } = refused;
       return reply.code(refusal.status).headers(refusal.headers).send({ jsonrpc: '2.0', error: refusal.error, id: singleId(req.body) });
@@ -135,7 +136,9 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
   app.delete(path, methodNotAllowed);
 
   async function serveV1(req: FastifyRequest, reply: FastifyReply, authInfo: AuthInfo) {
-    const server = (await opts.serverFactory()) as import('@modelcontextprotocol/sdk/server/mcp.js').McpServer;
+    const made = opts.serverFactory();
+    // A synchronous factory's server is used as is (awaiting it would cost a promise and a tick per request).
+    const server = (isPromise(made) ? await made : made) as import('@modelcontextprotocol/sdk/server/mcp.js').McpServer;
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.raw.on('close', () => {
       void transport.close();
@@ -181,7 +184,6 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
 
   /** Scope and edge budgets for every tools/call in the body; the first refusal answers the whole request. */
   async function checkToolCalls(req: FastifyRequest, principal: Principal) {
-    if (!opts.tools && !opts.defaults && !opts.limits) return undefined;
     const calls = toolsCalls(req.body);
     if (calls.length === 0) return undefined;
     const resourceMetadataUrl = metadataUrlOf(req);
@@ -270,6 +272,10 @@ interface ToolsCallMessage {
   id?: unknown;
   method: 'tools/call';
   params?: { name?: unknown; _meta?: unknown };
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 function isObject(v: unknown): v is Record<string, any> {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { context, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { missingScope } from '../auth/index.js';
-import { runWithCall } from '../context/index.js';
+import { runWithCall, type CallContext } from '../context/index.js';
 import { newCallContext } from './call-context.js';
 import { errorClass, errorCode, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import {
@@ -59,7 +59,8 @@ export function isWrapped(fn: unknown): fn is WrappedHandler {
  * Requests whose wrapped handler ran (keyed by the request's AbortSignal, which
  * both SDK lines create per request and carry through every copy of the
  * handler context). The tools/call guard (sdk-rejections.ts) records only
- * calls that are not in here: those the SDK refused before the handler.
+ * calls that are not in here: those the SDK refused before the handler, and
+ * removes each request's mark when it answers.
  */
 export const HANDLER_RAN = new WeakSet<object>();
 
@@ -70,9 +71,6 @@ export function requestKey(signal: AbortSignal | undefined, extra: unknown): obj
 
 /** JSON-RPC errors the SDK must see thrown (URL elicitation), not turned into results. */
 const PASS_THROUGH_CODES = new Set([-32042]);
-
-/** What the stages learned, for the record. */
-type Facts = Pick<RecordFacts, 'outcome' | 'errorClass' | 'errorCode' | 'rateLimitBudget' | 'idempotencyKey' | 'idempotentReplay'>;
 
 export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPolicy, deps: PipelineDeps): WrappedHandler {
   if (isWrapped(handler)) return handler;
@@ -115,9 +113,25 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       budgetMs,
       signal: info.signal,
     });
-    const facts: Facts = { outcome: 'ok', errorClass: '', errorCode: '', rateLimitBudget: '', idempotencyKey: '', idempotentReplay: false };
+    // One object the stages fill in and the record is built from (no per-call spread).
+    const facts: RecordFacts = {
+      service,
+      toolVersion,
+      toolDeprecated,
+      scopeRequired,
+      outcome: 'ok',
+      errorClass: '',
+      errorCode: '',
+      durationMs: 0,
+      argsSummary: '',
+      rateLimitBudget: '',
+      idempotencyKey: '',
+      idempotentReplay: false,
+    };
     const refuse = (outcome: Outcome, cls: string, code: string, answer: unknown) => {
-      Object.assign(facts, { outcome, errorClass: cls, errorCode: code });
+      facts.outcome = outcome;
+      facts.errorClass = cls;
+      facts.errorCode = code;
       failSpan(span, code);
       return answer;
     };
@@ -126,17 +140,25 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     let rethrow: unknown;
     let release: (() => void) | undefined;
     try {
-      result = await (async () => {
+      // A labelled block rather than an inner async function: one promise less per call.
+      stages: {
         const missing = missingScope(scopeRequired, ctx.scopes);
-        if (missing) return refuse('denied', 'ScopeError', 'insufficient_scope', deniedResult(callId, missing));
+        if (missing) {
+          result = refuse('denied', 'ScopeError', 'insufficient_scope', deniedResult(callId, missing));
+          break stages;
+        }
 
         if (limits) {
           const decision = await limits.take({ tenantId: ctx.tenantId, agentId: ctx.agentId, tool });
           if (limits.degraded) markDegraded(span, 'rate');
           if (!decision.allowed) {
-            if (decision.permanent) return refuse('denied', 'PermanentDenial', decision.reason.slice(0, 64), permanentDenyResult(decision));
+            if (decision.permanent) {
+              result = refuse('denied', 'PermanentDenial', decision.reason.slice(0, 64), permanentDenyResult(decision));
+              break stages;
+            }
             facts.rateLimitBudget = decision.budget;
-            return refuse('rate_limited', 'RateLimited', `rate_limited_${decision.budget}`, rateLimitedResult(decision));
+            result = refuse('rate_limited', 'RateLimited', `rate_limited_${decision.budget}`, rateLimitedResult(decision));
+            break stages;
           }
         }
         if (concurrency) {
@@ -144,20 +166,23 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
           if (concurrency.degraded) markDegraded(span, 'concurrency');
           if (!slot.allowed) {
             facts.rateLimitBudget = 'concurrency';
-            return refuse('rate_limited', 'RateLimited', 'rate_limited_concurrency', rateLimitedResult(slot));
+            result = refuse('rate_limited', 'RateLimited', 'rate_limited_concurrency', rateLimitedResult(slot));
+            break stages;
           }
           release = slot.release;
         }
 
+        const self = this;
         const run = () => {
-          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(this, a)));
-          return withinBudget(Promise.resolve(work), Deadline.of(ctx).remainingMs());
+          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(self, a)));
+          return withinBudget(work, Deadline.of(ctx).remainingMs());
         };
 
         if (!idempotent) {
           // No store: a caller's key still reaches the upstream, which may dedupe the agent's retries itself.
           if (policy.kind === 'write') ctx.idempotencyKey = callerIdempotencyKey(info.meta, args) ?? '';
-          return finish(output.filter(await run()));
+          result = finish(output.filter(await run()));
+          break stages;
         }
 
         const begun = await idempotency!.begin(
@@ -169,7 +194,8 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
         if (begun.state === 'replay') {
           facts.idempotentReplay = true;
           span.setAttribute('mcptrail.idempotent_replay', true);
-          return finish(begun.result);
+          result = finish(begun.result);
+          break stages;
         }
         ctx.idempotencyKey = begun.key;
         let filtered: unknown;
@@ -181,8 +207,8 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
           throw err;
         }
         await begun.complete(filtered).catch(() => false);
-        return finish(filtered);
-      })();
+        result = finish(filtered);
+      }
     } catch (err) {
       facts.errorClass = errorClass(err);
       facts.errorCode = errorCode(err);
@@ -198,17 +224,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     } finally {
       release?.();
       span.end();
-      emitSafely(sink, () =>
-        buildRecord(ctx, {
-          ...facts,
-          service,
-          toolVersion,
-          toolDeprecated,
-          scopeRequired,
-          durationMs: performance.now() - t0,
-          argsSummary: summarizeArgs(args, redact),
-        }),
-      );
+      emitSafely(sink, ctx, facts, t0, args, redact);
     }
     if (rethrow) throw rethrow;
     return result;
@@ -233,9 +249,11 @@ function markDegraded(span: Span, scope: 'rate' | 'concurrency'): void {
 }
 
 /** Auditing must never break the call it audits. */
-function emitSafely(sink: RecordSink, build: () => Parameters<RecordSink['emit']>[0]): void {
+function emitSafely(sink: RecordSink, ctx: CallContext, facts: RecordFacts, t0: number, args: unknown, redact: ToolPolicy['redact']): void {
   try {
-    sink.emit(build());
+    facts.durationMs = performance.now() - t0;
+    facts.argsSummary = summarizeArgs(args, redact);
+    sink.emit(buildRecord(ctx, facts));
   } catch {
     // A failing sink is visible through its own counters; the agent still gets its answer.
   }

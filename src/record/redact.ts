@@ -4,7 +4,7 @@
  * storing them. Only allow-listed scalar fields keep a (truncated) value, and
  * never when the name or the value looks like a secret.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { looksLikeSecret, SECRET_FIELD_NAME } from './secrets.js';
 
 export interface RedactRules {
@@ -39,7 +39,7 @@ export function summarizeArgs(args: unknown, rules?: RedactRules): string {
   let omitted = 0;
   for (const [name, value] of fields) {
     if (rules?.drop?.includes(name)) continue;
-    const entry = `${JSON.stringify(safeKey(name))}:${JSON.stringify(summarizeField(name, value, rules))}`;
+    const entry = `${JSON.stringify(safeKey(name))}:${fieldJson(summarizeField(name, value, rules))}`;
     const entryBytes = Buffer.byteLength(entry) + 1;
     // Keep room for the trailing `"_omitted":N` marker.
     if (bytes + entryBytes > MAX_SUMMARY_BYTES - 24) {
@@ -69,6 +69,19 @@ function summarizeField(name: string, value: unknown, rules?: RedactRules): Fiel
   summary.sha256_8 = hash8(canonicalJson(value));
   if (secret) summary.secret = true;
   return summary;
+}
+
+/**
+ * JSON.stringify(summary), written out for the summary's fixed shape (key
+ * order type, len, then value or sha256_8 and secret, as summarizeField sets
+ * them). `value` still goes through JSON.stringify (escaping, NaN → null).
+ */
+function fieldJson(f: FieldSummary): string {
+  let out = `{"type":"${f.type}","len":${f.len}`;
+  if (f.sha256_8 !== undefined) out += `,"sha256_8":"${f.sha256_8}"`;
+  if ('value' in f) out += `,"value":${JSON.stringify(f.value)}`;
+  if (f.secret) out += ',"secret":true';
+  return `${out}}`;
 }
 
 function typeOf(value: unknown): ValueType {
@@ -120,6 +133,9 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
+// crypto.hash (Node >= 20.12) hashes in one call, without a Hash object per field.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 function hash8(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 8);
+  return (oneShotHash ? oneShotHash('sha256', s, 'hex') : crypto.createHash('sha256').update(s).digest('hex')).slice(0, 8);
 }
