@@ -10,18 +10,25 @@
  *   node bench/ingest.js                         orchestrator
  *   node bench/ingest.js collector embedded|URL  collector worker
  *   node --import tsx bench/ingest.js chhttp     ClickHouse-HTTP test server worker
+ *
+ * Side by side with earlier builds (embedded store only; each variant gets its
+ * own collector process and a fresh store, variants alternate in shuffled
+ * order per round, the same bodies for all):
+ *   BENCH_BASELINE="before=$PWD/.baseline/dist/index.js" node bench/ingest.js
+ *   BENCH_INGEST_ROUNDS=3 (default 2)
  */
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QUICK, ROOT, dist, fmt, serveWorker, spawnWorker } from './lib.js';
+import { dirname } from 'node:path';
+import { BASELINES, QUICK, ROOT, dist, fmt, median, serveWorker, shuffle, spawnWorker } from './lib.js';
 import { ndjsonBatch, otlpBodies } from './gen.js';
 
 if (process.argv[2] === 'collector') await collectorWorker(process.argv[3], Number(process.argv[4] ?? 0));
 else if (process.argv[2] === 'chhttp') await chHttpWorker();
 else if (import.meta.url === `file://${process.argv[1]}`) {
-  const result = await orchestrate();
+  const result = BASELINES.length ? await compareBuilds() : await orchestrate();
   console.log(JSON.stringify(result, null, 2));
   process.send?.({ result });
 }
@@ -72,6 +79,58 @@ export async function orchestrate() {
   return { genMs, results };
 }
 
+/** The embedded phases for this build and each BENCH_BASELINE build, alternating. */
+async function compareBuilds() {
+  const rounds = Number(process.env.BENCH_INGEST_ROUNDS ?? 2);
+  const recordRequests = QUICK ? 6 : 60;
+  const spanRequests = QUICK ? 20 : 200;
+  const recordBodies = Array.from({ length: recordRequests }, (_, i) => Buffer.from(ndjsonBatch(5000, i * 5000)));
+  const spanBodies = await otlpBodies(spanRequests, 1000);
+  const warmRecords = [Buffer.from(ndjsonBatch(5000, 10_000_000))];
+  const warmSpans = await otlpBodies(1, 1000);
+  const variants = [{ name: 'current', root: dist('') }, ...BASELINES.map((b) => ({ name: b.name, root: dirname(b.path) }))];
+  const runs = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const v of shuffle([...variants])) {
+      const collector = spawnWorker('ingest.js', ['collector', 'embedded'], { env: { ...process.env, BENCH_INGEST_DIST: v.root } });
+      const { url } = await collector.ask({ cmd: 'start' });
+      let threads0;
+      let threadDelta;
+      const cpu = async (start) => {
+        const m = await collector.ask({ cmd: 'cpu' });
+        if (start) threads0 = m.threads;
+        else threadDelta = diffThreads(threads0, m.threads);
+        return m.cpuUs;
+      };
+      await post(`${url}/v1/records`, 'application/x-ndjson', warmRecords, 1);
+      await post(`${url}/v1/traces`, 'application/x-protobuf', warmSpans, 1);
+      const phase = async (path, type, bodies, unitsPerBody) => {
+        const c0 = await cpu(true);
+        const r = await post(`${url}${path}`, type, bodies, 4);
+        const c1 = await cpu(false);
+        const units = (bodies.length - r.errors) * unitsPerBody;
+        const byThread = Object.fromEntries(Object.entries(threadDelta).map(([k, ms]) => [k, Math.round((ms / units) * 1000 * 10) / 10]));
+        return { perSec: units / (r.ms / 1000), cpuMsPer1000: ((c1 - c0) / 1000 / units) * 1000, cpuMsPer1000ByThread: byThread, errors: r.errors, p99RequestMs: r.p99 };
+      };
+      const records = await phase('/v1/records', 'application/x-ndjson', recordBodies, 5000);
+      const spans = await phase('/v1/traces', 'application/x-protobuf', spanBodies, 1000);
+      const counts = await collector.ask({ cmd: 'counts' });
+      await collector.stop();
+      (runs[v.name] ??= []).push({ records, spans, counts });
+      console.error(`round ${round + 1} ${v.name}: ${fmt(records.perSec, 0)} records/s (${fmt(records.cpuMsPer1000)} ms CPU/1,000), ${fmt(spans.perSec, 0)} spans/s (${fmt(spans.cpuMsPer1000)} ms CPU/1,000)`);
+      console.error(`  records CPU ms/1,000 by thread: ${JSON.stringify(records.cpuMsPer1000ByThread)}`);
+      console.error(`  spans CPU ms/1,000 by thread: ${JSON.stringify(spans.cpuMsPer1000ByThread)}`);
+    }
+  }
+  const summary = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, {
+    recordsPerSec: median(rs.map((r) => r.records.perSec)),
+    recordsCpuMsPer1000: median(rs.map((r) => r.records.cpuMsPer1000)),
+    spansPerSec: median(rs.map((r) => r.spans.perSec)),
+    spansCpuMsPer1000: median(rs.map((r) => r.spans.cpuMsPer1000)),
+  }]));
+  return { rounds, summary, runs };
+}
+
 export function table(result) {
   const rows = [];
   for (const driver of ['embedded', 'http']) {
@@ -120,8 +179,11 @@ async function post(url, type, bodies, concurrency) {
 }
 
 export async function collectorWorker(target, port = 0) {
-  const { openEmbeddedStore, openHttpStore, migrate } = await import(dist('store/index.js'));
-  const { createCollector } = await import(dist('collector/index.js'));
+  // BENCH_INGEST_DIST: another build's dist/ (compareBuilds).
+  const root = process.env.BENCH_INGEST_DIST;
+  const from = (path) => (root ? join(root, path) : dist(path));
+  const { openEmbeddedStore, openHttpStore, migrate } = await import(from('store/index.js'));
+  const { createCollector } = await import(from('collector/index.js'));
   const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ingest-'));
   const store = target === 'embedded' ? await openEmbeddedStore(join(dir, 'clickhouse')) : openHttpStore({ url: target });
   await migrate(store);
@@ -131,7 +193,7 @@ export async function collectorWorker(target, port = 0) {
     start: async () => ({ url: `http://127.0.0.1:${collector.app.server.address().port}` }),
     cpu: async () => {
       const u = process.cpuUsage();
-      return { cpuUs: u.user + u.system };
+      return { cpuUs: u.user + u.system, threads: threadCpu() };
     },
     counts: async () => {
       await collector.flush();
@@ -144,6 +206,34 @@ export async function collectorWorker(target, port = 0) {
       rmSync(dir, { recursive: true, force: true });
     },
   });
+}
+
+/** CPU ms per thread name of this process (Linux /proc; engine threads are named by ClickHouse). */
+function threadCpu() {
+  const out = {};
+  try {
+    const tick = 10; // USER_HZ = 100 on Linux
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // The main (JS) thread apart; the other `node` threads are libuv workers (where chdb runs a query's
+      // own pipeline) and V8's helpers (GC).
+      const comm = String(process.pid) === tid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[comm] = (out[comm] ?? 0) + (Number(f[11]) + Number(f[12])) * tick;
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+function diffThreads(a = {}, b = {}) {
+  const out = {};
+  for (const k of Object.keys(b)) {
+    const d = b[k] - (a[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
 }
 
 async function chHttpWorker() {

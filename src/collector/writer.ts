@@ -29,6 +29,16 @@ export interface BatchOptions {
   maxBytes: number;
   /** Flush a table's batch this long after its first row arrived. Default 200 ms. */
   maxDelayMs: number;
+  /**
+   * Flush a table's batch at once, without waiting for maxDelayMs, when it holds at least this
+   * many rows and the table has no insert in flight (and, when an insert lands, the rows that
+   * gathered meanwhile). Under load inserts then run back to back, each carrying what arrived
+   * during the previous one; small trickles still wait for the timer. Default 1,000: on a quiet
+   * machine it raised OTLP ingest from ~12k to ~20k spans/s (`bench/ingest.js`, 1,000-span
+   * requests, 4 in flight, which never filled a 5,000-row batch before the 200 ms timer) for
+   * ~10 % more CPU per span (more, smaller parts to merge). Infinity turns it off.
+   */
+  minRows: number;
   /** Retry-After sent when an insert fails. Default 5 s. */
   retryAfterSeconds: number;
   /** Attempts per batch (first try included) before answering 503. Default 4. */
@@ -45,6 +55,7 @@ export const DEFAULT_BATCH: BatchOptions = {
   maxRows: 5_000,
   maxBytes: 8 * 1024 * 1024,
   maxDelayMs: 200,
+  minRows: 1_000,
   retryAfterSeconds: 5,
   maxAttempts: 4,
   retryBaseMs: 200,
@@ -80,6 +91,8 @@ interface TableBatch {
   timer?: NodeJS.Timeout;
   /** The previous insert of this table: batches of one table land in order, and the dedup lookup sees them. */
   inflight: Promise<void>;
+  /** Batches dispatched and not yet settled. */
+  busy: number;
 }
 
 export interface WriterStats {
@@ -130,6 +143,7 @@ export class BatchWriter {
     batch.bytes += bytes;
     const stored = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.rows >= this.options.maxRows || batch.bytes >= this.options.maxBytes) this.dispatch(table, batch);
+    else if (batch.busy === 0 && batch.rows >= this.options.minRows) this.dispatch(table, batch);
     else if (!batch.timer) {
       batch.timer = setTimeout(() => this.dispatch(table, batch), this.options.maxDelayMs);
       batch.timer.unref();
@@ -156,7 +170,7 @@ export class BatchWriter {
   private batchFor(table: string): TableBatch {
     let batch = this.tables.get(table);
     if (!batch) {
-      batch = { texts: [], keyed: [], rows: 0, bytes: 0, waiters: [], inflight: Promise.resolve() };
+      batch = { texts: [], keyed: [], rows: 0, bytes: 0, waiters: [], inflight: Promise.resolve(), busy: 0 };
       this.tables.set(table, batch);
     }
     return batch;
@@ -172,10 +186,14 @@ export class BatchWriter {
     batch.rows = 0;
     batch.bytes = 0;
     batch.waiters = [];
+    batch.busy++;
     batch.inflight = batch.inflight.then(async () => {
       const ok = await this.insertWithRetries(table, texts, keyed);
       this.counters.pendingRows -= rows;
       this.counters.pendingBytes -= bytes;
+      batch.busy--;
+      // Group commit: what gathered during this insert goes next, if it is worth an insert of its own.
+      if (batch.busy === 0 && batch.rows >= this.options.minRows) this.dispatch(table, batch);
       if (ok) for (const w of waiters) w.resolve();
       else {
         const unavailable = new StoreUnavailableError(this.options.retryAfterSeconds);
@@ -189,8 +207,10 @@ export class BatchWriter {
     for (let attempt = 1; ; attempt++) {
       try {
         // The lookup runs on every attempt: a previous attempt may have landed although it reported failure.
-        const body = texts.join('') + (await this.newKeyedRows(table, keyed));
-        if (body.length > 0) {
+        const text = texts.join('') + (await this.newKeyedRows(table, keyed));
+        if (text.length > 0) {
+          // Encoded once: hashed and inserted as the same bytes (the token equals the string's hash).
+          const body = Buffer.from(text);
           await this.store.insertNDJSON(table, body, { dedupToken: contentToken(body) });
           this.counters.inserts++;
         }
@@ -252,7 +272,7 @@ export class BatchWriter {
 }
 
 /** Same block text, same token: ClickHouse skips the repeat (and its rollup rows). */
-export function contentToken(body: string): string {
+export function contentToken(body: string | Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
