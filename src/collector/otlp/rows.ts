@@ -88,6 +88,15 @@ export function spansToRows(request: OtlpTracesRequest): SpanBatch {
   return { ndjson, accepted, rejected, firstError };
 }
 
+/** The ids (refused when missing or all zero), times and lists both row forms start from. */
+function spanBasics(span: OtlpSpan) {
+  const traceId = idToHex(span.traceId, 16);
+  const spanId = idToHex(span.spanId, 8);
+  if (!traceId || /^0+$/.test(traceId)) throw new SpanRejected('span has an invalid traceId (expected 16 bytes, not all zero)');
+  if (!spanId || /^0+$/.test(spanId)) throw new SpanRejected('span has an invalid spanId (expected 8 bytes, not all zero)');
+  return { traceId, spanId, start: toNanos(span.startTimeUnixNano), end: toNanos(span.endTimeUnixNano), events: span.events ?? [], links: span.links ?? [] };
+}
+
 const NO_EVENTS_OR_LINKS = ',"Events.Timestamp":[],"Events.Name":[],"Events.Attributes":[],"Links.TraceId":[],"Links.SpanId":[],"Links.TraceState":[],"Links.Attributes":[]}';
 
 /**
@@ -98,14 +107,7 @@ const NO_EVENTS_OR_LINKS = ',"Events.Timestamp":[],"Events.Name":[],"Events.Attr
  * timestamps digits, so they need no escaping.
  */
 function spanRowJson(span: OtlpSpan, shared: string): string {
-  const traceId = idToHex(span.traceId, 16);
-  const spanId = idToHex(span.spanId, 8);
-  if (!traceId || /^0+$/.test(traceId)) throw new SpanRejected('span has an invalid traceId (expected 16 bytes, not all zero)');
-  if (!spanId || /^0+$/.test(spanId)) throw new SpanRejected('span has an invalid spanId (expected 8 bytes, not all zero)');
-  const start = toNanos(span.startTimeUnixNano);
-  const end = toNanos(span.endTimeUnixNano);
-  const events = span.events ?? [];
-  const links = span.links ?? [];
+  const { traceId, spanId, start, end, events, links } = spanBasics(span);
   const head =
     `{"Timestamp":"${nanosToDateTime64(start)}","TraceId":"${traceId}","SpanId":"${spanId}","ParentSpanId":"${idToHex(span.parentSpanId, 8) ?? ''}"` +
     `,"TraceState":${JSON.stringify(span.traceState ?? '')},"SpanName":${JSON.stringify(span.name ?? '')}` +
@@ -132,14 +134,7 @@ export function spanToRow(
   scopeName: string,
   scopeVersion: string,
 ): OtelTraceRow {
-  const traceId = idToHex(span.traceId, 16);
-  const spanId = idToHex(span.spanId, 8);
-  if (!traceId || /^0+$/.test(traceId)) throw new SpanRejected('span has an invalid traceId (expected 16 bytes, not all zero)');
-  if (!spanId || /^0+$/.test(spanId)) throw new SpanRejected('span has an invalid spanId (expected 8 bytes, not all zero)');
-  const start = toNanos(span.startTimeUnixNano);
-  const end = toNanos(span.endTimeUnixNano);
-  const events = span.events ?? [];
-  const links = span.links ?? [];
+  const { traceId, spanId, start, end, events, links } = spanBasics(span);
   return {
     Timestamp: nanosToDateTime64(start),
     TraceId: traceId,

@@ -2,7 +2,7 @@
  * The line walk shared by the NDJSON processors: each non-blank line (a
  * trailing `\r` removed) with its 1-based line number, for error messages.
  */
-export function forEachNdjsonLine(text: string, fn: (line: string, lineNo: number) => void): void {
+function* ndjsonLines(text: string): Generator<[line: string, lineNo: number, more: boolean]> {
   let lineNo = 0;
   let start = 0;
   while (start < text.length) {
@@ -13,8 +13,12 @@ export function forEachNdjsonLine(text: string, fn: (line: string, lineNo: numbe
     start = end + 1;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') continue;
-    fn(line, lineNo);
+    yield [line, lineNo, start < text.length];
   }
+}
+
+export function forEachNdjsonLine(text: string, fn: (line: string, lineNo: number) => void): void {
+  for (const [line, lineNo] of ndjsonLines(text)) fn(line, lineNo);
 }
 
 /**
@@ -23,19 +27,10 @@ export function forEachNdjsonLine(text: string, fn: (line: string, lineNo: numbe
  * continuations and other requests for its whole validation.
  */
 export async function forEachNdjsonLineAsync(text: string, fn: (line: string, lineNo: number) => void, yieldEvery = 1000): Promise<void> {
-  let lineNo = 0;
-  let start = 0;
   let sinceYield = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    lineNo++;
-    let line = text.slice(start, end);
-    start = end + 1;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim() === '') continue;
+  for (const [line, lineNo, more] of ndjsonLines(text)) {
     fn(line, lineNo);
-    if (++sinceYield >= yieldEvery && start < text.length) {
+    if (++sinceYield >= yieldEvery && more) {
       sinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
