@@ -1,5 +1,5 @@
 /** Label sets of alert series: the same for Grafana-provisioned rules and the built-in evaluator. */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/sha256.js';
 import { RULE_GROUP, type AlertRule } from './rules.js';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -24,5 +24,5 @@ export function fingerprint(labels: Labels): string {
     .sort()
     .map((k) => `${k}\u0000${labels[k]}`)
     .join('\u0001');
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+  return sha256Hex(canonical).slice(0, 16);
 }

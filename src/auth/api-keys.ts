@@ -1,4 +1,5 @@
-import * as crypto from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Digest } from '../crypto/sha256.js';
 import { AuthError } from './errors.js';
 import type { Principal } from './principal.js';
 
@@ -11,9 +12,6 @@ export interface ApiKeyEntry {
 
 export type ApiKeyVerifier = (key: string) => Principal;
 
-// crypto.hash (Node >= 20.12) digests in one call, without a Hash object per request.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
-const sha256 = (s: string): Buffer => (oneShotHash ? oneShotHash('sha256', s, 'buffer') : crypto.createHash('sha256').update(s, 'utf8').digest());
 
 /**
  * Keys are held only as sha256 digests; every stored digest is compared in
@@ -21,7 +19,7 @@ const sha256 = (s: string): Buffer => (oneShotHash ? oneShotHash('sha256', s, 'b
  */
 export function createApiKeyVerifier(keys: Record<string, ApiKeyEntry>): ApiKeyVerifier {
   const entries = Object.entries(keys).map(([key, entry]) => ({
-    digest: sha256(key),
+    digest: sha256Digest(key),
     principal: Object.freeze({
       tenantId: entry.tenantId,
       agentId: entry.agentId,
@@ -32,10 +30,10 @@ export function createApiKeyVerifier(keys: Record<string, ApiKeyEntry>): ApiKeyV
   }));
 
   return (key) => {
-    const digest = sha256(key);
+    const digest = sha256Digest(key);
     let match: (typeof entries)[number] | undefined;
     for (const entry of entries) {
-      if (crypto.timingSafeEqual(entry.digest, digest) && !match) match = entry;
+      if (timingSafeEqual(entry.digest, digest) && !match) match = entry;
     }
     if (!match) throw new AuthError('invalid_token');
     return { ...match.principal, scopes: [...match.principal.scopes] };

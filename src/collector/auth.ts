@@ -1,5 +1,6 @@
 /** Bearer-token guards for the ingest and read routes. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Digest } from '../crypto/sha256.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -32,5 +33,5 @@ export async function refuseBearer(reply: FastifyReply, presented: string | unde
 
 /** SHA-256 of a token: what guards compare and look up, never the token itself. */
 export function tokenDigest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return sha256Digest(value);
 }

@@ -17,7 +17,7 @@
  * are bounded: past the bound a write is refused at once (429/503 +
  * Retry-After) instead of growing memory.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/sha256.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/index.js';
 import { BackpressureError, StoreUnavailableError } from './errors.js';
@@ -273,7 +273,7 @@ export class BatchWriter {
 
 /** Same block text, same token: ClickHouse skips the repeat (and its rollup rows). */
 export function contentToken(body: string | Buffer): string {
-  return createHash('sha256').update(body).digest('hex');
+  return sha256Hex(body);
 }
 
 function sleep(ms: number): Promise<void> {

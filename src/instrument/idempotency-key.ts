@@ -8,7 +8,7 @@
  * an agent and may embed customer data. The upstream receives the key itself
  * (as Idempotency-Key), so hashing what the upstream logged correlates the two.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/sha256.js';
 
 export const META_KEYS = ['io.mcptrail/idempotency-key', 'idempotencyKey'] as const;
 export const ARGUMENT_KEY = 'idempotency_key';
@@ -26,5 +26,5 @@ export function callerIdempotencyKey(meta: Record<string, unknown> | undefined, 
 }
 
 export function recordedIdempotencyKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return sha256Hex(key);
 }

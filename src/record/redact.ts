@@ -4,7 +4,7 @@
  * storing them. Only allow-listed scalar fields keep a (truncated) value, and
  * never when the name or the value looks like a secret.
  */
-import * as crypto from 'node:crypto';
+import { sha256Hex } from '../crypto/sha256.js';
 import { looksLikeSecret, SECRET_FIELD_NAME } from './secrets.js';
 
 export interface RedactRules {
@@ -133,9 +133,6 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
-// crypto.hash (Node >= 20.12) hashes in one call, without a Hash object per field.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-
 function hash8(s: string): string {
-  return (oneShotHash ? oneShotHash('sha256', s, 'hex') : crypto.createHash('sha256').update(s).digest('hex')).slice(0, 8);
+  return sha256Hex(s).slice(0, 8);
 }

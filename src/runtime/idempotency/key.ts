@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../crypto/sha256.js';
 
 /**
  * JSON with object keys sorted at every level, so `{a,b}` and `{b,a}` hash
@@ -28,11 +28,9 @@ export interface IdempotencyRequest {
   callerKey?: string;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
 /** What the call does: the same tool with the same arguments. */
 export function requestFingerprint(req: Pick<IdempotencyRequest, 'tool' | 'args'>): string {
-  return sha256(`${req.tool}\n${canonicalJson(req.args)}`);
+  return sha256Hex(`${req.tool}\n${canonicalJson(req.args)}`);
 }
 
 /**
@@ -41,5 +39,5 @@ export function requestFingerprint(req: Pick<IdempotencyRequest, 'tool' | 'args'
  * caller key reused by another tenant is a different entry too.
  */
 export function idempotencyKey(req: IdempotencyRequest): string {
-  return req.callerKey ?? sha256(`${req.tenantId}\n${req.tool}\n${canonicalJson(req.args)}`);
+  return req.callerKey ?? sha256Hex(`${req.tenantId}\n${req.tool}\n${canonicalJson(req.args)}`);
 }
