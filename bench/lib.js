@@ -11,7 +11,9 @@ import { dirname, join } from 'node:path';
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(BENCH_DIR, '..');
 /** mcptrail as a user gets it: the compiled package (`npm run build` at the root first). */
-export const MCPTRAIL = process.env.BENCH_MCPTRAIL ?? join(ROOT, 'dist', 'index.js');
+export const LIB_DIST = join(ROOT, 'packages', 'mcptrail', 'dist');
+export const COLLECTOR_DIST = join(ROOT, 'packages', 'collector', 'dist');
+export const MCPTRAIL = process.env.BENCH_MCPTRAIL ?? join(LIB_DIST, 'index.js');
 /**
  * BENCH_BASELINE="before=path/to/dist/index.js,step1=..." (earlier builds, kept
  * under the repo so their imports resolve): §1 adds a `mcptrail@NAME` variant
@@ -26,8 +28,9 @@ export const BASELINES = (process.env.BENCH_BASELINE || '')
   });
 /** The module a `mcptrail` or `mcptrail@NAME` variant imports. */
 export const mcptrailFor = (variant) => (variant === 'mcptrail' ? MCPTRAIL : BASELINES.find((b) => b.variant === variant).path);
-/** Internal modules that are not on the public surface (collector, store, audit). */
-export const dist = (path) => join(ROOT, 'dist', path);
+const COLLECTOR_ROOMS = new Set(['collector', 'store', 'audit', 'alerts', 'dashboards', 'cli', 'demo']);
+/** Internal modules that are not on the public surface (collector, store, audit), in whichever package holds them. */
+export const dist = (path) => join(COLLECTOR_ROOMS.has(path.split('/')[0]) ? COLLECTOR_DIST : LIB_DIST, path);
 
 /** QUICK=1 shortens every section (smoke test of the harness, figures not meaningful). */
 export const QUICK = process.env.BENCH_QUICK === '1';

@@ -63,7 +63,7 @@ for (const name of wanted) {
 let revision = 'unknown';
 try {
   revision = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-  if (execSync('git status --porcelain -- src', { cwd: ROOT }).toString().trim()) revision += ' + uncommitted changes in src/';
+  if (execSync('git status --porcelain -- packages', { cwd: ROOT }).toString().trim()) revision += ' + uncommitted changes in packages/';
 } catch {}
 all.machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}`, date: new Date().toISOString().slice(0, 10), revision, quick: QUICK, totalSeconds: (Date.now() - t0) / 1000 };
 writeFileSync(resultsFile, JSON.stringify(all, null, 2));

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { checkArtifacts, writeArtifacts } from '../src/dashboards/render.js';
+import { checkArtifacts, writeArtifacts } from '../packages/collector/src/dashboards/render.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -1,7 +1,7 @@
 /**
  * Fault and soak harness (loopback only, bounded in time). Drives N agents at
  * a target rate through an instrumented MCP server (child process, durable
- * spool) into the collector (`node bin/mcptrail.js up`, child process, own
+ * spool) into the collector (`mcptrail up`, child process, own
  * data dir and port); SIGKILLs the collector (and keeps it down for
  * --outage seconds), SIGKILLs the MCP server mid-run and restarts both; then
  * waits for the spool to drain and compares what the agents got answers for
@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openStore, TABLES } from '../src/store/index.js';
+import { openStore, TABLES } from '../packages/collector/src/store/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -69,7 +69,7 @@ function sampleRss(): void {
 }
 
 async function startCollector(): Promise<void> {
-  const child = spawn(process.execPath, ['bin/mcptrail.js', 'up', '--port', String(collectorPort)], {
+  const child = spawn(process.execPath, ['packages/collector/bin/mcptrail.js', 'up', '--port', String(collectorPort)], {
     env: { ...process.env, MCPTRAIL_DATA_DIR: dataDir, MCPTRAIL_CLICKHOUSE_URL: '', MCPTRAIL_INGEST_TOKEN: '', MCPTRAIL_READ_TOKEN: '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -78,7 +78,7 @@ async function startCollector(): Promise<void> {
 }
 
 async function startMcp(): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/soak-server.ts'], {
+  const child = spawn(process.execPath, ['--conditions=mcptrail-source', '--import', 'tsx', 'scripts/soak-server.ts'], {
     env: { ...process.env, SOAK_PORT: String(mcpPort), SOAK_COLLECTOR_URL: collectorUrl, SOAK_SPOOL_DIR: spoolDir, SOAK_KEYS: JSON.stringify(keys) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { openStore, migrate, type Store } from '../src/store/index.js';
+import { openStore, migrate, type Store } from '../packages/collector/src/store/index.js';
 import {
   ALERT_RULES,
   ALERT_TABLES,
@@ -22,12 +22,12 @@ import {
   expandMacros,
   webhookNotifier,
   type AlertsSnapshot,
-} from '../src/alerts/index.js';
-import { alertsCommand } from '../src/cli/alerts.js';
-import { createCollector } from '../src/collector/index.js';
+} from '../packages/collector/src/alerts/index.js';
+import { alertsCommand } from '../packages/collector/src/cli/alerts.js';
+import { createCollector } from '../packages/collector/src/collector/index.js';
 import { ALERTMANAGER_BIN, startAlertmanager, startWebhookReceiver, type RunningAlertmanager, type WebhookReceiver } from './support/alertmanager.js';
 import { MINUTE, callsInMinute, insertCalls, startOfMinute, type CallShape } from './support/grafana-seed.js';
-import type { CallRecord } from '../src/record/schema.js';
+import type { CallRecord } from '../packages/mcptrail/src/record/schema.js';
 
 const ROOT = join(import.meta.dirname, '..');
 

@@ -1,7 +1,7 @@
 /** Output allow-lists: only the listed paths survive, whatever order or overlap the list has. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyAllowList, compileAllowList } from '../src/instrument/allow-list.js';
+import { applyAllowList, compileAllowList } from '../packages/mcptrail/src/instrument/allow-list.js';
 
 const answer = { id: 'LEAK-top', deal: { id: 'D-1', stage: 'won', secret: 's' }, x: { y: { secret: 'keep?' }, secret: 'LEAK-x' } };
 

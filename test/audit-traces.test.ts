@@ -11,9 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { openStore, migrate, type Store } from '../src/store/index.js';
-import { getTrace, callsForTrace } from '../src/audit/index.js';
-import { TRACE_CALLS_SLACK_MS } from '../src/audit/traces.js';
+import { openStore, migrate, type Store } from '../packages/collector/src/store/index.js';
+import { getTrace, callsForTrace } from '../packages/collector/src/audit/index.js';
+import { TRACE_CALLS_SLACK_MS } from '../packages/collector/src/audit/traces.js';
 import { callRecord, insertCalls, insertSpans, spansForCall } from './support/grafana-seed.js';
 
 const DAY = 86_400_000;

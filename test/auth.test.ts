@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { AuthError, createAuthenticator, protectedResourceMetadata, protectedResourceMetadataUrl, wwwAuthenticate, type Authenticator } from '../src/auth/index.js';
+import { AuthError, createAuthenticator, protectedResourceMetadata, protectedResourceMetadataUrl, wwwAuthenticate, type Authenticator } from '../packages/mcptrail/src/auth/index.js';
 import {
   AUDIENCE,
   ISSUER,

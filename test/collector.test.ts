@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { emptyRecord, type CallRecord } from '../src/record/schema.js';
-import { openStore, migrate, TABLES, type Store } from '../src/store/index.js';
-import { createCollector, type Collector } from '../src/collector/index.js';
-import type { TraceView } from '../src/audit/index.js';
+import { emptyRecord, type CallRecord } from '../packages/mcptrail/src/record/schema.js';
+import { openStore, migrate, TABLES, type Store } from '../packages/collector/src/store/index.js';
+import { createCollector, type Collector } from '../packages/collector/src/collector/index.js';
+import type { TraceView } from '../packages/collector/src/audit/index.js';
 import { emitTrace, otlpExporter } from './support/otlp-fixtures.js';
 
 const INGEST = 'ingest-secret';

@@ -8,7 +8,7 @@ import {
   redisCredentialStore,
   type CredentialEvent,
   type CredentialStore,
-} from '../src/runtime/credentials/index.js';
+} from '../packages/mcptrail/src/runtime/credentials/index.js';
 import { fakeOAuth } from './support/runtime-oauth.js';
 import { keysUnder, redisFixture, type RedisFixture } from './support/runtime-redis.js';
 

@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, migrate, type Store } from '../src/store/index.js';
-import { ALERT_TABLES, ALERT_RULES } from '../src/alerts/index.js';
-import { renderQuery, ALL, type TemplateVariable } from '../src/alerts/macros.js';
-import { checkArtifacts } from '../src/dashboards/index.js';
+import { openStore, migrate, type Store } from '../packages/collector/src/store/index.js';
+import { ALERT_TABLES, ALERT_RULES } from '../packages/collector/src/alerts/index.js';
+import { renderQuery, ALL, type TemplateVariable } from '../packages/collector/src/alerts/macros.js';
+import { checkArtifacts } from '../packages/collector/src/dashboards/index.js';
 import { loadDashboards, type DashboardView, type Target } from './support/grafana-dashboards.js';
 import { MINUTE, callsInMinute, insertCalls, insertSpans, rng, spansForCall, startOfMinute, type CallShape } from './support/grafana-seed.js';
-import type { CallRecord, Outcome } from '../src/record/schema.js';
+import type { CallRecord, Outcome } from '../packages/mcptrail/src/record/schema.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const TENANTS = ['acme', 'globex', 'initech', 'umbrella'] as const;

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, migrate, appliedVersions, MIGRATIONS, TABLES, type Store } from '../src/store/index.js';
-import { listCalls } from '../src/audit/index.js';
+import { openStore, migrate, appliedVersions, MIGRATIONS, TABLES, type Store } from '../packages/collector/src/store/index.js';
+import { listCalls } from '../packages/collector/src/audit/index.js';
 import { callRecord, countRows, ndjson, postRecords, rollupCalls, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 
 describe('dedup through the collector', () => {

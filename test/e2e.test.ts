@@ -17,10 +17,10 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { openStore } from '../src/store/index.js';
+import { openStore } from '../packages/collector/src/store/index.js';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'bin', 'mcptrail.js');
+const CLI = join(import.meta.dirname, '..', 'packages', 'collector', 'bin', 'mcptrail.js');
 const CANARY = `canary-sk-live-${randomBytes(8).toString('hex')}`;
 
 interface DemoFile {

@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileCallRecordCheck } from '../src/record/fast-validate.js';
-import { CallRecordSchema, FIELD_NAMES, emptyRecord, type CallRecord } from '../src/record/schema.js';
-import { validateRecords, validateRecordsAsync } from '../src/collector/processors/records.js';
+import { compileCallRecordCheck } from '../packages/collector/src/collector/processors/fast-validate.js';
+import { CallRecordSchema, FIELD_NAMES, emptyRecord, type CallRecord } from '../packages/mcptrail/src/record/schema.js';
+import { validateRecords, validateRecordsAsync } from '../packages/collector/src/collector/processors/records.js';
 import { callRecord } from './support/reliability-collector.js';
 import { mutateText, rng } from './support/reliability-fuzz.js';
 

@@ -6,9 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAuthenticator } from '../src/auth/index.js';
-import { TABLES } from '../src/store/index.js';
-import { ExportTraceServiceRequest } from '../src/collector/otlp/proto.js';
+import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
+import { TABLES } from '../packages/collector/src/store/index.js';
+import { ExportTraceServiceRequest } from '../packages/collector/src/collector/otlp/proto.js';
 import { callRecord, countRows, ndjson, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 import { mutateBytes, mutateText, rng } from './support/reliability-fuzz.js';
 

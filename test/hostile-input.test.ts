@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { TABLES } from '../src/store/index.js';
+import { TABLES } from '../packages/collector/src/store/index.js';
 import { callRecord, countRows, ndjson, postRecords, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 
 describe('limits and bad input', () => {

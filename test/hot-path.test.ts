@@ -10,14 +10,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { trace } from '@opentelemetry/api';
-import { createAuthenticator } from '../src/auth/index.js';
-import { freshCounters, type CallContext } from '../src/context/index.js';
-import { newCallContext } from '../src/instrument/call-context.js';
-import { CallDeadlineError, withinBudget } from '../src/instrument/failure.js';
-import { createMcpHttpApp } from '../src/instrument/index.js';
-import { buildRecord, isoTimestamp, type RecordFacts } from '../src/instrument/record-builder.js';
-import { emptyRecord, FIELD_NAMES, summarizeArgs, type CallRecord } from '../src/record/index.js';
-import { ndjsonParts } from '../src/record/transport.js';
+import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
+import { freshCounters, type CallContext } from '../packages/mcptrail/src/context/index.js';
+import { newCallContext } from '../packages/mcptrail/src/instrument/call-context.js';
+import { CallDeadlineError, withinBudget } from '../packages/mcptrail/src/instrument/failure.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/index.js';
+import { buildRecord, isoTimestamp, type RecordFacts } from '../packages/mcptrail/src/instrument/record-builder.js';
+import { emptyRecord, FIELD_NAMES, summarizeArgs, type CallRecord } from '../packages/mcptrail/src/record/index.js';
+import { ndjsonParts } from '../packages/mcptrail/src/record/transport.js';
 import { buildServer, connectClient, memorySink } from './support/mcp-harness.js';
 
 /** buildRecord as it was written before (emptyRecord, then field by field). */

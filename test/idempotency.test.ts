@@ -10,7 +10,7 @@ import {
   redisIdempotencyStore,
   type Begun,
   type IdempotencyStore,
-} from '../src/runtime/idempotency/index.js';
+} from '../packages/mcptrail/src/runtime/idempotency/index.js';
 import { keysUnder, redisFixture, type RedisFixture } from './support/runtime-redis.js';
 
 let fx: RedisFixture;

@@ -3,8 +3,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
-import { createAuthenticator } from '../src/auth/index.js';
-import { instrument, unwrapUntrusted } from '../src/instrument/index.js';
+import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
+import { instrument, unwrapUntrusted } from '../packages/mcptrail/src/instrument/index.js';
 import { AUDIENCE, ISSUER, mintHs256, standardClaims } from './support/auth-keys.js';
 import {
   connectClient,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JobLimitError, Jobs } from '../src/runtime/jobs/index.js';
+import { JobLimitError, Jobs } from '../packages/mcptrail/src/runtime/jobs/index.js';
 
 /** Resolves a promise from outside, so tests control when a job finishes. */
 function gate<T>() {

@@ -12,8 +12,8 @@ import {
   type LimitsConfig,
   type LimitsEvent,
   type LimitsStore,
-} from '../src/runtime/limits/index.js';
-import { closeRedis } from '../src/runtime/redis.js';
+} from '../packages/mcptrail/src/runtime/limits/index.js';
+import { closeRedis } from '../packages/mcptrail/src/runtime/redis.js';
 import { deadRedis, redisFixture, type RedisFixture } from './support/runtime-redis.js';
 
 let fx: RedisFixture;

@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attributesToMap, spanToRow, spansToRows, SpanRejected } from '../src/collector/otlp/rows.js';
-import { decodeTracesRequest } from '../src/collector/otlp/decode.js';
-import { ExportTraceServiceRequest } from '../src/collector/otlp/proto.js';
-import { wellFormedJson } from '../src/collector/processors/well-formed.js';
-import type { OtlpTracesRequest } from '../src/collector/otlp/types.js';
+import { attributesToMap, spanToRow, spansToRows, SpanRejected } from '../packages/collector/src/collector/otlp/rows.js';
+import { decodeTracesRequest } from '../packages/collector/src/collector/otlp/decode.js';
+import { ExportTraceServiceRequest } from '../packages/collector/src/collector/otlp/proto.js';
+import { wellFormedJson } from '../packages/collector/src/collector/processors/well-formed.js';
+import type { OtlpTracesRequest } from '../packages/collector/src/collector/otlp/types.js';
 import { mutateBytes, mutateText, rng } from './support/reliability-fuzz.js';
 
 /** The previous implementation: one row object per span, JSON.stringify'd. */

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { openStore, migrate, TABLES, type Store } from '../src/store/index.js';
-import { createCollector, type Collector } from '../src/collector/index.js';
-import { ExportTraceServiceResponse } from '../src/collector/otlp/proto.js';
+import { openStore, migrate, TABLES, type Store } from '../packages/collector/src/store/index.js';
+import { createCollector, type Collector } from '../packages/collector/src/collector/index.js';
+import { ExportTraceServiceResponse } from '../packages/collector/src/collector/otlp/proto.js';
 import { emitTrace, otlpExporter, SERVICE_NAME, type EmittedTrace, type ExporterKind } from './support/otlp-fixtures.js';
 
 interface SpanRow {

@@ -7,16 +7,16 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
-import { createAuthenticator } from '../src/auth/index.js';
-import { limitsEventLogger, unwrapUntrusted } from '../src/instrument/index.js';
+import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
+import { limitsEventLogger, unwrapUntrusted } from '../packages/mcptrail/src/instrument/index.js';
 import {
   MemoryConcurrencyCap,
   RateLimits,
   redisCredentialStore,
   redisIdempotencyStore,
   type CredentialStore,
-} from '../src/runtime/index.js';
-import type { CallRecord } from '../src/record/index.js';
+} from '../packages/mcptrail/src/runtime/index.js';
+import type { CallRecord } from '../packages/mcptrail/src/record/index.js';
 import { AUDIENCE, ISSUER, mintHs256, standardClaims } from './support/auth-keys.js';
 import { connectClient, installTracing, type McpTestClient, type SdkLine } from './support/mcp-harness.js';
 import { captureLogs, oauthRefresh, startInstance, type Instance, type InstanceDeps } from './support/pipeline-server.js';

@@ -14,9 +14,9 @@ import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startDemo, type Demo } from '../src/demo/index.js';
-import { unwrapUntrusted } from '../src/instrument/index.js';
-import type { CallRecord } from '../src/record/index.js';
+import { startDemo, type Demo } from '../packages/collector/src/demo/index.js';
+import { unwrapUntrusted } from '../packages/mcptrail/src/instrument/index.js';
+import type { CallRecord } from '../packages/mcptrail/src/record/index.js';
 
 let collector: Server;
 let demo: Demo;

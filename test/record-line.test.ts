@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { createLogger, createRecordSink, emptyRecord, type CallRecord } from '../src/record/index.js';
-import { recordLineWriter } from '../src/record/record-line.js';
+import { createLogger, createRecordSink, emptyRecord, type CallRecord } from '../packages/mcptrail/src/record/index.js';
+import { recordLineWriter } from '../packages/mcptrail/src/record/record-line.js';
 
 function memory(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
-import { createAuthenticator } from '../src/auth/index.js';
-import { unwrapUntrusted } from '../src/instrument/index.js';
+import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
+import { unwrapUntrusted } from '../packages/mcptrail/src/instrument/index.js';
 import {
   CallRecordSchema,
   createLogger,
@@ -14,7 +14,7 @@ import {
   summarizeArgs,
   type CallRecord,
   type RecordSink,
-} from '../src/record/index.js';
+} from '../packages/mcptrail/src/record/index.js';
 import { AUDIENCE, ISSUER, mintHs256, standardClaims } from './support/auth-keys.js';
 import { connectClient, installTracing, startMcpApp, type McpTestClient, type RunningApp } from './support/mcp-harness.js';
 

@@ -9,7 +9,7 @@ import {
   newRetryStats,
   parseRetryAfter,
   type BreakerStateChange,
-} from '../src/runtime/resilience/index.js';
+} from '../packages/mcptrail/src/runtime/resilience/index.js';
 import { HttpStatusError, call, scriptedUpstream, type ScriptedUpstream } from './support/runtime-http.js';
 
 let upstream: ScriptedUpstream;

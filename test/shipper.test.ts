@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { CallRecordSchema, createShipper, emptyRecord, type CallRecord } from '../src/record/index.js';
+import { CallRecordSchema, createShipper, emptyRecord, type CallRecord } from '../packages/mcptrail/src/record/index.js';
 
 interface Received {
   headers: http.IncomingHttpHeaders;

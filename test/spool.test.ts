@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createShipper, openSpool } from '../src/record/index.js';
-import { TABLES } from '../src/store/index.js';
+import { createShipper, openSpool } from '../packages/mcptrail/src/record/index.js';
+import { TABLES } from '../packages/collector/src/store/index.js';
 import { callRecord, countRows, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
@@ -31,7 +31,7 @@ describe('spool', () => {
     const script = join(dir, '..', `spool-kill-${process.pid}.mts`);
     writeFileSync(
       script,
-      `import { createShipper } from ${JSON.stringify(new URL('../src/record/index.ts', import.meta.url).pathname)};
+      `import { createShipper } from ${JSON.stringify(new URL('../packages/mcptrail/src/record/index.ts', import.meta.url).pathname)};
        const s = createShipper({ url: 'http://127.0.0.1:9/v1/records', spoolDir: ${JSON.stringify(dir)}, flushIntervalMs: 60000 });
        for (let i = 0; i < 500; i++) s.enqueue({ n: i });
        process.kill(process.pid, 'SIGKILL');`,
@@ -112,7 +112,7 @@ describe('spool', () => {
   test('one process per spool directory', async () => {
     const dir = tmp('mcptrail-spool-lock-');
     const a = openSpool({ dir });
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import('${new URL('../src/record/spool.ts', import.meta.url).pathname}').then(m => m.openSpool({ dir: ${JSON.stringify(dir)} }))`]);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import('${new URL('../packages/mcptrail/src/record/spool.ts', import.meta.url).pathname}').then(m => m.openSpool({ dir: ${JSON.stringify(dir)} }))`]);
     assert.notEqual(child.status, 0);
     assert.match(String(child.stderr), /in use by process/);
     await a.close();

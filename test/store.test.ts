@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { emptyRecord, FIELD_NAMES, type CallRecord } from '../src/record/schema.js';
-import { openStore, migrate, appliedVersions, MIGRATIONS, TABLES, StoreError, type Store } from '../src/store/index.js';
+import { emptyRecord, FIELD_NAMES, type CallRecord } from '../packages/mcptrail/src/record/schema.js';
+import { openStore, migrate, appliedVersions, MIGRATIONS, TABLES, StoreError, type Store } from '../packages/collector/src/store/index.js';
 import { startClickHouseHttpServer, type ClickHouseHttpServer } from './support/ch-http-server.js';
 
 const HOSTILE = "'; DROP TABLE x --";

@@ -5,9 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertsSnapshot } from '../src/alerts/evaluator.js';
-import { parseReadTokens } from '../src/collector/index.js';
-import type { TraceView } from '../src/audit/index.js';
+import type { AlertsSnapshot } from '../packages/collector/src/alerts/evaluator.js';
+import { parseReadTokens } from '../packages/collector/src/collector/index.js';
+import type { TraceView } from '../packages/collector/src/audit/index.js';
 import { callRecord, ndjson, postRecords, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 
 const OPERATOR = 'operator-token-0123456789';

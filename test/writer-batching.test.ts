@@ -5,8 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchWriter, DEFAULT_BATCH } from '../src/collector/writer.js';
-import type { Store } from '../src/store/index.js';
+import { BatchWriter, DEFAULT_BATCH } from '../packages/collector/src/collector/writer.js';
+import type { Store } from '../packages/collector/src/store/index.js';
 
 function fakeStore(insertMs: number) {
   const inserts: { at: number; rows: number }[] = [];

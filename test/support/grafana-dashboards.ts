@@ -1,7 +1,7 @@
 /** Reads the generated dashboard JSON the way Grafana would: panels, their targets, variables, annotations, links. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DASHBOARDS } from '../../src/dashboards/index.js';
+import { DASHBOARDS } from '../../packages/collector/src/dashboards/index.js';
 
 export interface Target {
   refId: string;

@@ -5,8 +5,8 @@
  * `tool_calls_1m` exactly as production ingest does.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CallRecordSchema, emptyRecord, type CallRecord, type Outcome } from '../../src/record/schema.js';
-import type { Store } from '../../src/store/index.js';
+import { CallRecordSchema, emptyRecord, type CallRecord, type Outcome } from '../../packages/mcptrail/src/record/schema.js';
+import type { Store } from '../../packages/collector/src/store/index.js';
 
 export const MINUTE = 60_000;
 

@@ -12,11 +12,11 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Authenticator } from '../../src/auth/index.js';
-import { currentCall } from '../../src/context/index.js';
-import { createMcpHttpApp, instrument, type AnyMcpServer, type ToolPolicy } from '../../src/instrument/index.js';
-import { CallRecordSchema, type CallRecord, type RecordSink } from '../../src/record/index.js';
-import { createUpstreamClient } from '../../src/runtime/index.js';
+import type { Authenticator } from '../../packages/mcptrail/src/auth/index.js';
+import { currentCall } from '../../packages/mcptrail/src/context/index.js';
+import { createMcpHttpApp, instrument, type AnyMcpServer, type ToolPolicy } from '../../packages/mcptrail/src/instrument/index.js';
+import { CallRecordSchema, type CallRecord, type RecordSink } from '../../packages/mcptrail/src/record/index.js';
+import { createUpstreamClient } from '../../packages/mcptrail/src/runtime/index.js';
 
 export type SdkLine = 'v1' | 'v2';
 

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { Authenticator } from '../../src/auth/index.js';
-import { oauthRefresh } from '../../src/demo/oauth-refresh.js';
+import type { Authenticator } from '../../packages/mcptrail/src/auth/index.js';
+import { oauthRefresh } from '../../packages/collector/src/demo/oauth-refresh.js';
 import {
   createMcpHttpApp,
   instrument,
@@ -18,8 +18,8 @@ import {
   registerJobTool,
   type AnyMcpServer,
   type ToolPolicy,
-} from '../../src/instrument/index.js';
-import { createLogger, createRecordSink, type Logger, type RecordSink } from '../../src/record/index.js';
+} from '../../packages/mcptrail/src/instrument/index.js';
+import { createLogger, createRecordSink, type Logger, type RecordSink } from '../../packages/mcptrail/src/record/index.js';
 import {
   CircuitBreakers,
   createUpstreamClient,
@@ -29,7 +29,7 @@ import {
   type IdempotencyStore,
   type RateLimits,
   type RetryOptions,
-} from '../../src/runtime/index.js';
+} from '../../packages/mcptrail/src/runtime/index.js';
 import type { SdkLine } from './mcp-harness.js';
 import { memorySink, type MemorySink } from './mcp-harness.js';
 

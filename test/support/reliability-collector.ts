@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { emptyRecord, type CallRecord } from '../../src/record/schema.js';
-import { openStore, migrate, TABLES, type Store } from '../../src/store/index.js';
-import { createCollector, type Collector, type CollectorOptions } from '../../src/collector/index.js';
+import { emptyRecord, type CallRecord } from '../../packages/mcptrail/src/record/schema.js';
+import { openStore, migrate, TABLES, type Store } from '../../packages/collector/src/store/index.js';
+import { createCollector, type Collector, type CollectorOptions } from '../../packages/collector/src/collector/index.js';
 
 export interface TestCollector {
   dir: string;

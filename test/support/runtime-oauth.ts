@@ -4,7 +4,7 @@
  * upstreams that rotate.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RefreshFn, TokenSet } from '../../src/runtime/credentials/index.js';
+import type { RefreshFn, TokenSet } from '../../packages/mcptrail/src/runtime/credentials/index.js';
 
 export interface FakeOAuth {
   refresh: RefreshFn;

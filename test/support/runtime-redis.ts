@@ -1,6 +1,6 @@
 /** Real-Redis fixtures for the runtime tests: a unique key prefix per run, cleaned up afterwards. */
 import { randomBytes } from 'node:crypto';
-import { createRedis, closeRedis, redisReady, type Redis } from '../../src/runtime/redis.js';
+import { createRedis, closeRedis, redisReady, type Redis } from '../../packages/mcptrail/src/runtime/redis.js';
 
 export interface RedisFixture {
   prefix: string;

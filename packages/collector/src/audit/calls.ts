@@ -1,0 +1,67 @@
+/** "Which agent ran this tool, for which tenant, with what outcome": reads of `tool_calls`. */
+import type { CallRecord } from 'mcptrail/record';
+import { TABLES, type QueryParams, type Store } from '../store/index.js';
+import { DEFAULT_LIMIT, DEFAULT_SINCE, MAX_LIMIT, type CallFilter } from './filters.js';
+import { parseSince } from './since.js';
+
+/**
+ * Optional predicates, each a constant SQL fragment with a bound parameter:
+ * the filter decides which fragments apply, never what text they contain.
+ */
+const PREDICATES = {
+  tool: 'tool = {tool:String}',
+  tenant: 'tenant_id = {tenant:String}',
+  agent: 'agent_id = {agent:String}',
+  outcome: 'outcome = {outcome:String}',
+} as const satisfies Partial<Record<keyof CallFilter, string>>;
+
+/** Newest first. */
+export async function listCalls(store: Store, filter: CallFilter = {}): Promise<CallRecord[]> {
+  const limit = filter.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new RangeError(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+  const params: QueryParams = { since: parseSince(filter.since ?? DEFAULT_SINCE), limit };
+  const where = ['ts >= now64(3) - toIntervalSecond({since:UInt32})'];
+  for (const key of Object.keys(PREDICATES) as (keyof typeof PREDICATES)[]) {
+    const value = filter[key];
+    if (value === undefined || value === '') continue;
+    where.push(PREDICATES[key]);
+    params[key] = value;
+  }
+  return store.query<CallRecord>(
+    `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ORDER BY ts DESC LIMIT {limit:UInt32}`,
+    params,
+  );
+}
+
+/** A time window, epoch milliseconds, both ends inclusive. */
+export interface TimeWindowMs {
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * The audit records of one trace, oldest first; only `tenant`'s when given.
+ * With `window`, only records whose `ts` falls in it: the read then prunes the
+ * daily partitions (and granules) by time instead of checking the trace-id
+ * bloom filter of every partition.
+ */
+export async function callsForTrace(
+  store: Store,
+  traceId: string,
+  limit = MAX_LIMIT,
+  tenant?: string,
+  window?: TimeWindowMs,
+): Promise<CallRecord[]> {
+  const params: QueryParams = { traceId, limit };
+  let where = 'trace_id = {traceId:String}';
+  if (tenant !== undefined) {
+    where += ' AND tenant_id = {tenant:String}';
+    params.tenant = tenant;
+  }
+  if (window !== undefined) {
+    where += ' AND ts >= fromUnixTimestamp64Milli({fromMs:Int64}) AND ts <= fromUnixTimestamp64Milli({toMs:Int64})';
+    params.fromMs = Math.floor(window.fromMs);
+    params.toMs = Math.ceil(window.toMs);
+  }
+  return store.query<CallRecord>(`SELECT * FROM ${TABLES.toolCalls} WHERE ${where} ORDER BY ts LIMIT {limit:UInt32}`, params);
+}

@@ -1,0 +1,181 @@
+/** The `mcptrail` command. Verbs and flags are a contract (DESIGN.md). */
+import { parseArgs } from 'node:util';
+import { loadConfig, DEFAULT_COLLECTOR_PORT, DEFAULT_MCP_PORT, DEFAULT_UPSTREAM_PORT } from './config.js';
+import { openReader, CliError } from './reader.js';
+import { callsCommand } from './calls.js';
+import { traceCommand } from './trace.js';
+import { migrateCommand } from './migrate.js';
+import { upCommand } from './up.js';
+import { alertsCommand, collectorAlertsSource } from './alerts.js';
+import { OUTCOMES } from 'mcptrail/record';
+import { isStoreError } from '../store/index.js';
+import { parseSince } from '../audit/index.js';
+
+const USAGE = `usage: mcptrail <command> [options]
+
+commands:
+  up [--demo]            start the collector (and with --demo the CRM MCP server, its upstream and agents)
+       [--host 127.0.0.1] [--port ${DEFAULT_COLLECTOR_PORT}] [--mcp-port ${DEFAULT_MCP_PORT}] [--upstream-port ${DEFAULT_UPSTREAM_PORT}] [--rate 0.5]
+  calls                  list tool calls, newest first
+       [--tool T] [--tenant X] [--agent A] [--outcome O] [--since 1h, at most 31d] [--limit 100] [--json]
+  trace <traceId>        the spans and call records of one trace [--json]
+  alerts                 the alert rules' current state: firing, pending, recently resolved [--json]
+  migrate                apply pending schema migrations [--json]
+
+environment:
+  MCPTRAIL_DATA_DIR        embedded ClickHouse and demo files (default ./.mcptrail)
+  MCPTRAIL_CLICKHOUSE_URL  use a ClickHouse server over HTTP instead of the embedded engine
+  MCPTRAIL_COLLECTOR_URL   the collector the CLI reads from (default http://127.0.0.1:${DEFAULT_COLLECTOR_PORT})
+  MCPTRAIL_INGEST_TOKEN    bearer token required by /v1/* when set
+  MCPTRAIL_READ_TOKEN      bearer token required by /api/* when set
+  MCPTRAIL_ALERTMANAGER_URL   send alerts to this Alertmanager (API v2)
+  MCPTRAIL_ALERT_WEBHOOK_URL  post alert notifications to this webhook`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const out = (text: string) => process.stdout.write(text + '\n');
+  try {
+    switch (command) {
+      case 'up':
+        return await up(rest, out);
+      case 'calls':
+        return await calls(rest, out);
+      case 'trace':
+        return await trace(rest, out);
+      case 'alerts': {
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
+        out(await alertsCommand(collectorAlertsSource(loadConfig()), values.json!));
+        return 0;
+      }
+      case 'migrate': {
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
+        out(await migrateCommand(loadConfig(), values.json!));
+        return 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`mcptrail: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const { address, port } = err as { address?: string; port?: number };
+      process.stderr.write(`mcptrail: ${address ?? '127.0.0.1'}:${port ?? '?'} is already in use (is \`mcptrail up\` already running?). Stop it or pick another port.\n`);
+      return 1;
+    }
+    if (isStoreError(err)) {
+      // The store's message can quote data: show it to the operator on the terminal, never log it.
+      const hint =
+        err.driver === 'embedded'
+          ? `\nThe embedded store is owned by one process at a time: if \`mcptrail up\` is running on ${loadConfig().dataDir}, read through its collector (MCPTRAIL_COLLECTOR_URL).`
+          : '\nCheck MCPTRAIL_CLICKHOUSE_URL and that the server is reachable.';
+      process.stderr.write(`mcptrail: store error (${err.code}): ${err.message}${hint}\n`);
+      return 1;
+    }
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`mcptrail: ${(err as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`mcptrail: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  }
+}
+
+async function calls(args: string[], out: (s: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      tool: { type: 'string' },
+      tenant: { type: 'string' },
+      agent: { type: 'string' },
+      outcome: { type: 'string' },
+      since: { type: 'string', default: '1h' },
+      limit: { type: 'string', default: '100' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.outcome && !(OUTCOMES as readonly string[]).includes(values.outcome)) {
+    throw new CliError(`--outcome must be one of ${OUTCOMES.join(', ')}`, 2);
+  }
+  try {
+    parseSince(values.since!);
+  } catch (err) {
+    throw new CliError(`--${(err as Error).message}`, 2);
+  }
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be an integer from 1 to 1000', 2);
+  const reader = await openReader(loadConfig());
+  try {
+    out(await callsCommand(reader, { tool: values.tool, tenant: values.tenant, agent: values.agent, outcome: values.outcome as never, since: values.since, limit }, values.json!));
+    return 0;
+  } finally {
+    await reader.close();
+  }
+}
+
+async function trace(args: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1) throw new CliError('usage: mcptrail trace <traceId> [--json]', 2);
+  const reader = await openReader(loadConfig());
+  try {
+    out(await traceCommand(reader, positionals[0].toLowerCase(), values.json!));
+    return 0;
+  } finally {
+    await reader.close();
+  }
+}
+
+async function up(args: string[], out: (s: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      demo: { type: 'boolean', default: false },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: String(DEFAULT_COLLECTOR_PORT) },
+      'mcp-port': { type: 'string', default: String(DEFAULT_MCP_PORT) },
+      'upstream-port': { type: 'string', default: String(DEFAULT_UPSTREAM_PORT) },
+      rate: { type: 'string', default: '0.5' },
+    },
+  });
+  const port = (name: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--${name} must be a port number (0 picks a free one)`, 2);
+    return n;
+  };
+  const rate = Number(values.rate);
+  if (!(rate >= 0 && rate <= 100)) throw new CliError('--rate must be calls per second per agent, from 0 to 100', 2);
+  const stop = await upCommand(
+    loadConfig(),
+    {
+      demo: values.demo!,
+      host: values.host!,
+      port: port('port', values.port),
+      mcpPort: port('mcp-port', values['mcp-port']),
+      upstreamPort: port('upstream-port', values['upstream-port']),
+      ratePerAgent: rate,
+    },
+    out,
+  );
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  out('stopping: flushing records and spans…');
+  await stop();
+  return 0;
+}

@@ -1,0 +1,1 @@
+export { sha256Hex, sha256Digest } from './sha256.js';

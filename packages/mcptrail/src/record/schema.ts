@@ -1,0 +1,140 @@
+/**
+ * The CallRecord: one row per tool call, the audit trail's unit.
+ *
+ * This file is the single source of truth for the record's fields. The zod
+ * schema (validation at ingest), the TypeScript type and the ClickHouse column
+ * list of `tool_calls` are all derived from FIELDS below, so a field is added in
+ * exactly one place.
+ */
+import { z } from 'zod';
+
+export const OUTCOMES = [
+  'ok',
+  'tool_error',
+  'system_error',
+  'deadline_exceeded',
+  'rate_limited',
+  'denied',
+  'unauthenticated',
+  'upstream_unavailable',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const AUTH_METHODS = ['jwt', 'api_key', 'none'] as const;
+export const RATE_LIMIT_BUDGETS = ['', 'agent', 'tool', 'tenant', 'concurrency'] as const;
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+const str = (max: number) => z.string().max(max);
+const count = z.number().int().min(0).max(1_000_000);
+
+interface Field {
+  zod: z.ZodTypeAny;
+  /** ClickHouse column type and codec. */
+  ch: string;
+  /**
+   * The store migration that added the column (absent: the first one). A new
+   * field is appended at the end of FIELDS with the migration that adds it, so
+   * the first migration's DDL never changes and existing tables get
+   * `ADD COLUMN` (see store/migrations.ts).
+   */
+  since?: number;
+}
+
+/** Field order here is the column order of `tool_calls`. */
+export const FIELDS = {
+  ts: { zod: z.string().datetime({ offset: true }), ch: "DateTime64(3, 'UTC') CODEC(Delta(8), ZSTD(1))" },
+  call_id: { zod: z.string().uuid(), ch: 'UUID CODEC(ZSTD(1))' },
+  trace_id: { zod: z.string().regex(HEX32).or(z.literal('')), ch: 'String CODEC(ZSTD(1))' },
+  span_id: { zod: z.string().regex(HEX16).or(z.literal('')), ch: 'String CODEC(ZSTD(1))' },
+  session_id: { zod: str(256), ch: 'String CODEC(ZSTD(1))' },
+  /** JSON-RPC request id of the tools/call, as a string. */
+  request_id: { zod: str(256), ch: 'String CODEC(ZSTD(1))' },
+  service: { zod: str(128), ch: 'LowCardinality(String) CODEC(ZSTD(1))' },
+  tool: { zod: str(128), ch: 'LowCardinality(String) CODEC(ZSTD(1))' },
+  tool_version: { zod: str(32), ch: 'LowCardinality(String) CODEC(ZSTD(1))' },
+  tool_deprecated: { zod: z.boolean(), ch: 'Bool' },
+  tenant_id: { zod: str(128), ch: 'LowCardinality(String) CODEC(ZSTD(1))' },
+  agent_id: { zod: str(256), ch: 'String CODEC(ZSTD(1))' },
+  subject: { zod: str(256), ch: 'String CODEC(ZSTD(1))' },
+  auth_method: { zod: z.enum(AUTH_METHODS), ch: 'LowCardinality(String)' },
+  scope_required: { zod: str(128), ch: 'LowCardinality(String)' },
+  scopes_granted: { zod: z.array(str(128)).max(64), ch: 'Array(LowCardinality(String))' },
+  outcome: { zod: z.enum(OUTCOMES), ch: 'LowCardinality(String)' },
+  /** Class and code of the error, never its message. */
+  error_class: { zod: str(128), ch: 'LowCardinality(String)' },
+  error_code: { zod: str(64), ch: 'LowCardinality(String)' },
+  duration_ms: { zod: z.number().min(0).max(86_400_000), ch: 'Float32 CODEC(ZSTD(1))' },
+  upstream_calls: { zod: count, ch: 'UInt16 CODEC(T64, ZSTD(1))' },
+  upstream_retries: { zod: count, ch: 'UInt16 CODEC(T64, ZSTD(1))' },
+  budget_ms_total: { zod: count.max(86_400_000), ch: 'UInt32 CODEC(T64, ZSTD(1))' },
+  budget_ms_used: { zod: count.max(86_400_000), ch: 'UInt32 CODEC(T64, ZSTD(1))' },
+  auth_refresh: { zod: count, ch: 'UInt8' },
+  auth_refresh_failed: { zod: count, ch: 'UInt8' },
+  auth_refresh_reason: { zod: str(64), ch: 'LowCardinality(String)' },
+  rate_limited: { zod: z.boolean(), ch: 'Bool' },
+  rate_limit_budget: { zod: z.enum(RATE_LIMIT_BUDGETS), ch: 'LowCardinality(String)' },
+  idempotency_key: { zod: str(256), ch: 'String CODEC(ZSTD(1))' },
+  idempotent_replay: { zod: z.boolean(), ch: 'Bool' },
+  /** Redacted argument summary: JSON of hashes, lengths and allow-listed values. */
+  args_summary: { zod: str(8192), ch: 'String CODEC(ZSTD(3))' },
+} satisfies Record<string, Field>;
+
+export type FieldName = keyof typeof FIELDS;
+export const FIELD_NAMES = Object.keys(FIELDS) as FieldName[];
+
+type Shape = { [K in FieldName]: (typeof FIELDS)[K]['zod'] };
+const shape = Object.fromEntries(FIELD_NAMES.map((k) => [k, FIELDS[k].zod])) as Shape;
+
+/** Strict: unknown fields are an error, so a typo never silently drops data. */
+export const CallRecordSchema = z.object(shape).strict();
+export type CallRecord = z.infer<typeof CallRecordSchema>;
+
+/** The migration that added a field's column (1 for the original columns). */
+export function fieldSince(name: FieldName): number {
+  return (FIELDS[name] as Field).since ?? 1;
+}
+
+/** Column definitions for the `tool_calls` DDL, in field order; `since` picks the columns one migration added. */
+export function clickhouseColumns(since?: number): string[] {
+  const names = since === undefined ? FIELD_NAMES : FIELD_NAMES.filter((k) => fieldSince(k) === since);
+  return names.map((k) => `${k} ${FIELDS[k].ch}`);
+}
+
+/** A record with every field at its neutral value; builders fill in the rest. */
+export function emptyRecord(): CallRecord {
+  return {
+    ts: new Date(0).toISOString(),
+    call_id: '00000000-0000-4000-8000-000000000000',
+    trace_id: '',
+    span_id: '',
+    session_id: '',
+    request_id: '',
+    service: '',
+    tool: '',
+    tool_version: '',
+    tool_deprecated: false,
+    tenant_id: '',
+    agent_id: '',
+    subject: '',
+    auth_method: 'none',
+    scope_required: '',
+    scopes_granted: [],
+    outcome: 'ok',
+    error_class: '',
+    error_code: '',
+    duration_ms: 0,
+    upstream_calls: 0,
+    upstream_retries: 0,
+    budget_ms_total: 0,
+    budget_ms_used: 0,
+    auth_refresh: 0,
+    auth_refresh_failed: 0,
+    auth_refresh_reason: '',
+    rate_limited: false,
+    rate_limit_budget: '',
+    idempotency_key: '',
+    idempotent_replay: false,
+    args_summary: '{}',
+  };
+}
