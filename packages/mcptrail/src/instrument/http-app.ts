@@ -6,7 +6,6 @@
  * and whole-request budgets (429 + Retry-After). A tools/call refused here
  * gets its one audit record here; the tool's pipeline never sees it.
  */
-import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
@@ -20,15 +19,12 @@ import {
   type Authenticator,
   type Principal,
 } from '../auth/index.js';
-import { newCallContext } from './call-context.js';
-import { errorFields, type Logger, type Outcome, type RecordSink } from '../record/index.js';
-import { DEFAULT_BUDGET_MS, type RateLimits } from '../runtime/index.js';
-import { edgeCheck, type EdgeRefusal } from './edge-checks.js';
+import { errorFields, type Logger, type RecordSink } from '../record/index.js';
+import type { RateLimits } from '../runtime/index.js';
+import { edgeCheck } from './edge-checks.js';
+import { refusalRecorder, singleId, toolName, toolsCalls } from './edge-refusals.js';
 import type { AnyMcpServer } from './instrument.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
-import { buildRecord } from './record-builder.js';
-import { failSpan, startToolSpan } from './tool-span.js';
-import { chooseParent } from './trace-parent.js';
 
 export interface McpHttpAppOptions {
   /** Builds one (already instrumented) McpServer; called once per request. */
@@ -172,9 +168,11 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     return reply.send(response);
   }
 
+  const recordRefusal = refusalRecorder({ service: opts.service, sink: opts.sink, tracer, tools: opts.tools, defaults: opts.defaults });
+
   function rejectUnauthenticated(req: FastifyRequest, reply: FastifyReply, err: AuthError) {
     for (const message of toolsCalls(req.body)) {
-      recordRefusal(req, message, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
+      recordRefusal(req.headers, message, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
     }
     return reply
       .code(401)
@@ -191,111 +189,13 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
       const tool = toolName(message);
       const refusal = await edgeCheck(tool, principal, resolvePolicy(tool, opts.tools, opts.defaults), opts.limits, resourceMetadataUrl);
       if (!refusal) continue;
-      for (const m of calls) recordRefusal(req, m, refusal, principal);
+      for (const m of calls) recordRefusal(req.headers, m, refusal, principal);
       return { refusal };
     }
     return undefined;
   }
 
-  function recordRefusal(
-    req: FastifyRequest,
-    message: ToolsCallMessage,
-    refusal: Pick<EdgeRefusal, 'errorClass' | 'errorCode' | 'rateLimitBudget'> & { outcome: Outcome },
-    principal?: Principal,
-  ) {
-    const tool = toolName(message);
-    const policy = resolvePolicy(tool, opts.tools, opts.defaults);
-    const callId = randomUUID();
-    const requestId = typeof message.id === 'string' || typeof message.id === 'number' ? String(message.id) : '';
-    const header = (name: string) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    const meta = isObject(message.params?._meta) ? message.params._meta : undefined;
-    const { parent, links } = chooseParent({ meta, header });
-    const span = startToolSpan(
-      tracer,
-      {
-        tool,
-        requestId,
-        sessionId: '',
-        protocolVersion: header('mcp-protocol-version') ?? '',
-        overHttp: true,
-        tenantId: principal?.tenantId ?? '',
-        agentId: principal?.agentId ?? '',
-        callId,
-      },
-      parent,
-      links,
-    );
-    failSpan(span, refusal.outcome === 'unauthenticated' ? 'unauthenticated' : refusal.errorCode);
-    span.end();
-    // The same record builder (and bounds) as the pipeline's; policy facts only for an authenticated caller.
-    const record = buildRecord(
-      newCallContext({
-        principal,
-        span,
-        sessionId: '',
-        requestId,
-        callId,
-        tool,
-        startedAt: Date.now(),
-        budgetMs: principal ? (policy.budgetMs ?? DEFAULT_BUDGET_MS) : 0,
-      }),
-      {
-        service: opts.service,
-        toolVersion: principal ? (policy.version ?? '') : '',
-        toolDeprecated: principal ? (policy.deprecated ?? false) : false,
-        scopeRequired: principal ? (policy.scope ?? '') : '',
-        outcome: refusal.outcome,
-        errorClass: refusal.errorClass,
-        errorCode: refusal.errorCode,
-        rateLimitBudget: refusal.rateLimitBudget,
-        durationMs: 0,
-        // The edge never reads the arguments.
-        argsSummary: '{}',
-        idempotencyKey: '',
-        idempotentReplay: false,
-      },
-    );
-    try {
-      opts.sink.emit(record);
-    } catch {
-      // Auditing never changes the answer.
-    }
-  }
-
   return app;
-}
-
-interface ToolsCallMessage {
-  id?: unknown;
-  method: 'tools/call';
-  params?: { name?: unknown; _meta?: unknown };
-}
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | null)?.then === 'function';
-}
-
-function isObject(v: unknown): v is Record<string, any> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isToolsCall(v: unknown): v is ToolsCallMessage {
-  return isObject(v) && v.method === 'tools/call';
-}
-
-function toolsCalls(body: unknown): ToolsCallMessage[] {
-  return (Array.isArray(body) ? body : [body]).filter(isToolsCall);
-}
-
-function toolName(message: ToolsCallMessage): string {
-  return typeof message.params?.name === 'string' ? message.params.name.slice(0, 128) : '';
-}
-
-function singleId(body: unknown): string | number | null {
-  return !Array.isArray(body) && isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
 }
 
 function bearerToken(header: string | undefined): string {
@@ -321,4 +221,8 @@ async function probeSdkLine(factory: McpHttpAppOptions['serverFactory']): Promis
   const line = typeof (server as { toolInputSchemaJson?: unknown }).toolInputSchemaJson === 'function' ? 'v2' : 'v1';
   await server.close().catch(() => undefined);
   return line;
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }

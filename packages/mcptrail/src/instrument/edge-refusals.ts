@@ -1,0 +1,125 @@
+/**
+ * Audit records of the calls the HTTP edge refuses (unauthenticated, out of
+ * scope, over an edge budget) and the little body reading the edge needs to
+ * find them: the tools/call messages of a JSON-RPC request or batch.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Tracer } from '@opentelemetry/api';
+import type { Principal } from '../auth/index.js';
+import type { Outcome, RecordSink } from '../record/index.js';
+import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
+import { newCallContext } from './call-context.js';
+import type { EdgeRefusal } from './edge-checks.js';
+import { resolvePolicy, type ToolPolicy } from './policy.js';
+import { buildRecord } from './record-builder.js';
+import { failSpan, startToolSpan } from './tool-span.js';
+import { chooseParent } from './trace-parent.js';
+
+export interface RefusalRecorderDeps {
+  service: string;
+  sink: RecordSink;
+  tracer: Tracer;
+  tools?: Record<string, ToolPolicy>;
+  defaults?: ToolPolicy;
+}
+
+export type RefusalFacts = Pick<EdgeRefusal, 'errorClass' | 'errorCode' | 'rateLimitBudget'> & { outcome: Outcome };
+
+/** Records (span + CallRecord) one refused tools/call message. */
+export function refusalRecorder(deps: RefusalRecorderDeps) {
+  return function recordRefusal(
+    headers: IncomingHttpHeaders,
+    message: ToolsCallMessage,
+    refusal: RefusalFacts,
+    principal?: Principal,
+  ) {
+    const tool = toolName(message);
+    const policy = resolvePolicy(tool, deps.tools, deps.defaults);
+    const callId = randomUUID();
+    const requestId = typeof message.id === 'string' || typeof message.id === 'number' ? String(message.id) : '';
+    const header = (name: string) => {
+      const v = headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const meta = isObject(message.params?._meta) ? message.params._meta : undefined;
+    const { parent, links } = chooseParent({ meta, header });
+    const span = startToolSpan(
+      deps.tracer,
+      {
+        tool,
+        requestId,
+        sessionId: '',
+        protocolVersion: header('mcp-protocol-version') ?? '',
+        overHttp: true,
+        tenantId: principal?.tenantId ?? '',
+        agentId: principal?.agentId ?? '',
+        callId,
+      },
+      parent,
+      links,
+    );
+    failSpan(span, refusal.outcome === 'unauthenticated' ? 'unauthenticated' : refusal.errorCode);
+    span.end();
+    // The same record builder (and bounds) as the pipeline's; policy facts only for an authenticated caller.
+    const record = buildRecord(
+      newCallContext({
+        principal,
+        span,
+        sessionId: '',
+        requestId,
+        callId,
+        tool,
+        startedAt: Date.now(),
+        budgetMs: principal ? (policy.budgetMs ?? DEFAULT_BUDGET_MS) : 0,
+      }),
+      {
+        service: deps.service,
+        toolVersion: principal ? (policy.version ?? '') : '',
+        toolDeprecated: principal ? (policy.deprecated ?? false) : false,
+        scopeRequired: principal ? (policy.scope ?? '') : '',
+        outcome: refusal.outcome,
+        errorClass: refusal.errorClass,
+        errorCode: refusal.errorCode,
+        rateLimitBudget: refusal.rateLimitBudget,
+        durationMs: 0,
+        // The edge never reads the arguments.
+        argsSummary: '{}',
+        idempotencyKey: '',
+        idempotentReplay: false,
+      },
+    );
+    try {
+      deps.sink.emit(record);
+    } catch {
+      // Auditing never changes the answer.
+    }
+  };
+}
+
+export interface ToolsCallMessage {
+  id?: unknown;
+  method: 'tools/call';
+  params?: { name?: unknown; _meta?: unknown };
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isToolsCall(v: unknown): v is ToolsCallMessage {
+  return isObject(v) && v.method === 'tools/call';
+}
+
+export function toolsCalls(body: unknown): ToolsCallMessage[] {
+  return (Array.isArray(body) ? body : [body]).filter(isToolsCall);
+}
+
+export function toolName(message: ToolsCallMessage): string {
+  return typeof message.params?.name === 'string' ? message.params.name.slice(0, 128) : '';
+}
+
+export function singleId(body: unknown): string | number | null {
+  return !Array.isArray(body) && isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
+}
+
