@@ -10,6 +10,9 @@ import { auditApi } from './api.js';
 import type { AlertsSource } from '../alerts/api.js';
 import { bearerGuard } from './auth.js';
 import { existingCallIds } from './dedup.js';
+import { LedgerAppender } from './ledger.js';
+import { evidenceApi } from './evidence-api.js';
+import { insightApi } from './insight-api.js';
 import { readGuard, readTokensFromEnv, type ReadScope } from './read-scope.js';
 import { eventsReceiver } from './receivers/events.js';
 import { DEFAULT_BODY_LIMITS, acceptRawBodies, type BodyLimits } from './body.js';
@@ -54,7 +57,8 @@ export async function createCollector(opts: CollectorOptions): Promise<Collector
   const limits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...opts.limits };
   const app: FastifyInstance = opts.logger ? Fastify({ loggerInstance: opts.logger }) : Fastify({ logger: false });
   const readTokens = opts.readTokens ?? readTokensFromEnv();
-  const writer = new BatchWriter(opts.store, { ...DEFAULT_BATCH, ...opts.batch }, app.log, { [TABLES.toolCalls]: existingCallIds });
+  const ledger = new LedgerAppender(opts.store);
+  const writer = new BatchWriter(opts.store, { ...DEFAULT_BATCH, ...opts.batch }, app.log, { [TABLES.toolCalls]: existingCallIds }, { [TABLES.toolCalls]: ledger.afterInsert });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HttpError) return reply.code(err.statusCode).headers(err.headers).send({ error: err.message });
@@ -85,6 +89,8 @@ export async function createCollector(opts: CollectorOptions): Promise<Collector
   await app.register(async (api) => {
     api.addHook('onRequest', readGuard(readToken, readTokens));
     await api.register(auditApi(opts.store, opts.alerts));
+    await api.register(evidenceApi(opts.store, { settle: () => writer.flush() }));
+    await api.register(insightApi(opts.store, opts.alerts));
   });
 
   // Shutdown: refuse new rows (503 + Retry-After) and send every pending batch now, so requests in

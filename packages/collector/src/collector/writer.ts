@@ -70,10 +70,19 @@ export interface KeyedRows {
   /** Bounds of the rows' timestamps (ms), so the existence lookup prunes by time. */
   minTsMs: number;
   maxTsMs: number;
+  /** Per line, what an after-insert hook needs about the row (the ledger's row digest). */
+  facts?: readonly unknown[];
 }
 
 /** Which of `keys` the table already holds. */
 export type ExistingKeys = (store: Store, keys: string[], minTsMs: number, maxTsMs: number) => Promise<Set<string>>;
+
+/**
+ * Runs after a keyed batch landed, inside the same retry: the facts of the rows this insert stored,
+ * of the rows the table already held (a re-send, or an earlier attempt that landed and reported
+ * failure), and how many lines dedup dropped. A throw fails the attempt like a failed insert.
+ */
+export type AfterKeyedInsert = (stored: unknown[], alreadyStored: unknown[], duplicates: number) => Promise<void>;
 
 export type WriteInput = { ndjson: string; rows: number } | { keyed: KeyedRows };
 
@@ -120,6 +129,7 @@ export class BatchWriter {
     private readonly options: BatchOptions = DEFAULT_BATCH,
     private readonly logger?: FastifyBaseLogger,
     keyLookups: Record<string, ExistingKeys> = {},
+    private readonly afterInsert: Record<string, AfterKeyedInsert> = {},
   ) {
     this.keyLookups = new Map(Object.entries(keyLookups));
   }
@@ -207,13 +217,16 @@ export class BatchWriter {
     for (let attempt = 1; ; attempt++) {
       try {
         // The lookup runs on every attempt: a previous attempt may have landed although it reported failure.
-        const text = texts.join('') + (await this.newKeyedRows(table, keyed));
+        const fresh = await this.newKeyedRows(table, keyed);
+        const text = texts.join('') + fresh.text;
         if (text.length > 0) {
           // Encoded once: hashed and inserted as the same bytes (the token equals the string's hash).
           const body = Buffer.from(text);
           await this.store.insertNDJSON(table, body, { dedupToken: contentToken(body) });
           this.counters.inserts++;
         }
+        const after = this.afterInsert[table];
+        if (after && (fresh.stored.length > 0 || fresh.alreadyStored.length > 0)) await after(fresh.stored, fresh.alreadyStored, fresh.duplicates);
         this.storeHealthy = true;
         return true;
       } catch (err) {
@@ -231,12 +244,15 @@ export class BatchWriter {
     }
   }
 
-  /** NDJSON of the keyed rows not yet in the table, first occurrence wins. */
-  private async newKeyedRows(table: string, keyed: KeyedRows[]): Promise<string> {
-    if (keyed.length === 0) return '';
+  /** NDJSON of the keyed rows not yet in the table, first occurrence wins; with the facts of kept and already stored rows. */
+  private async newKeyedRows(table: string, keyed: KeyedRows[]): Promise<{ text: string; stored: unknown[]; alreadyStored: unknown[]; duplicates: number }> {
+    const stored: unknown[] = [];
+    const alreadyStored: unknown[] = [];
+    if (keyed.length === 0) return { text: '', stored, alreadyStored, duplicates: 0 };
     const seen = new Set<string>();
     const lines: string[] = [];
     const keys: string[] = [];
+    const facts: unknown[] = [];
     let minTsMs = Infinity;
     let maxTsMs = -Infinity;
     let total = 0;
@@ -250,6 +266,7 @@ export class BatchWriter {
         seen.add(key);
         lines.push(chunk.lines[i]!);
         keys.push(key);
+        facts.push(chunk.facts?.[i]);
       }
     }
     const lookup = this.keyLookups.get(table);
@@ -262,12 +279,17 @@ export class BatchWriter {
     let out = '';
     let kept = 0;
     for (let i = 0; i < lines.length; i++) {
-      if (existing.has(keys[i]!)) continue;
+      const fact = facts[i];
+      if (existing.has(keys[i]!)) {
+        if (fact !== undefined) alreadyStored.push(fact);
+        continue;
+      }
       out += lines[i] + '\n';
+      if (fact !== undefined) stored.push(fact);
       kept++;
     }
     this.counters.duplicatesSkipped += total - kept;
-    return out;
+    return { text: out, stored, alreadyStored, duplicates: total - kept };
   }
 }
 

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { Session, drainPending } from 'chdb';
 import { StoreError } from './errors.js';
 import { INSERT_SETTINGS, dedupSettings, SESSION_SETTINGS, assertSettingName, assertTableName } from './settings.js';
-import type { InsertOptions, InsertResult, QueryParams, Store } from './types.js';
+import type { InsertOptions, InsertResult, QueryParams, RawFormat, Store } from './types.js';
 
 export async function openEmbeddedStore(path: string): Promise<Store> {
   mkdirSync(path, { recursive: true });
@@ -49,6 +49,16 @@ class EmbeddedStore implements Store {
       throw toStoreError(err);
     }
     return parseJSONEachRow<T>(text);
+  }
+
+  async queryRaw(sql: string, params: QueryParams | undefined, format: RawFormat): Promise<Buffer> {
+    try {
+      const result = hasParams(params) ? await this.session.queryBindAsync(sql, params, { format }) : await this.session.queryAsync(sql, { format });
+      const bytes = result.bytes();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (err) {
+      throw toStoreError(err);
+    }
   }
 
   async insertNDJSON(table: string, body: Buffer | string, opts?: InsertOptions): Promise<InsertResult> {

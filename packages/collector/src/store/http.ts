@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import { createClient, ClickHouseError, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { StoreError } from './errors.js';
 import { INSERT_SETTINGS, dedupSettings, SESSION_SETTINGS, assertTableName } from './settings.js';
-import type { InsertOptions, InsertResult, QueryParams, Store } from './types.js';
+import type { InsertOptions, InsertResult, QueryParams, RawFormat, Store } from './types.js';
 
 export interface HttpStoreOptions {
   url: string;
@@ -45,6 +45,17 @@ class HttpStore implements Store {
     try {
       const rs = await this.client.query({ query: sql, query_params: params as Record<string, unknown> | undefined, format: 'JSONEachRow' });
       return await rs.json<T>();
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async queryRaw(sql: string, params: QueryParams | undefined, format: RawFormat): Promise<Buffer> {
+    try {
+      const result = await this.client.exec({ query: `${sql}\nFORMAT ${format}`, query_params: params as Record<string, unknown> | undefined });
+      const chunks: Buffer[] = [];
+      for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
     } catch (err) {
       throw toStoreError(err);
     }

@@ -1,8 +1,8 @@
 /** Store: the ClickHouse schema, its migrations, and two drivers (embedded chdb, http) that run the same SQL. */
-export type { Store, OpenStoreOptions, QueryParams, QueryParamValue, InsertOptions, InsertResult, StoreSettings } from './types.js';
+export type { Store, OpenStoreOptions, QueryParams, QueryParamValue, InsertOptions, InsertResult, StoreSettings, RawFormat } from './types.js';
 export { openStore, embeddedPath, DEFAULT_DATA_DIR } from './open.js';
 export { openEmbeddedStore } from './embedded.js';
 export { openHttpStore, type HttpStoreOptions } from './http.js';
 export { migrate, appliedVersions, MIGRATIONS, type Migration, type AppliedMigration } from './migrations.js';
-export { DATABASE, TABLES, TOOL_CALLS_ENGINE, TOOL_CALLS_TTL_DAYS, TRACES_TTL_DAYS, ROLLUP_TTL_DAYS, DEDUP_WINDOW_BLOCKS } from './schema.js';
+export { DATABASE, TABLES, TOOL_CALLS_ENGINE, TOOL_CALLS_TTL_DAYS, TRACES_TTL_DAYS, ROLLUP_TTL_DAYS, DEDUP_WINDOW_BLOCKS, LEDGER_TTL_DAYS } from './schema.js';
 export { StoreError, isStoreError } from './errors.js';

@@ -6,6 +6,7 @@
 import {
   CREATE_ALERT_EVENTS,
   CREATE_DATABASE,
+  CREATE_LEDGER,
   CREATE_OTEL_TRACES,
   CREATE_PIPELINE_EVENTS,
   CREATE_OTEL_TRACES_TRACE_ID_TS,
@@ -54,6 +55,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'insert deduplication window on tool_calls, tool_calls_1m, otel_traces, pipeline_events',
     statements: DEDUP_WINDOW_TABLES.map(enableInsertDedup),
+  },
+  {
+    version: 6,
+    name: 'ledger: per-tenant digest chain of stored tool_calls batches',
+    statements: [CREATE_LEDGER],
   },
 ];
 

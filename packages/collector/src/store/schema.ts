@@ -26,7 +26,12 @@ export const TABLES = {
   alertEvents: `${DATABASE}.alert_events`,
   /** Pipeline health events (shipper drops, spool overflow) reported by record shippers. */
   pipelineEvents: `${DATABASE}.pipeline_events`,
+  /** The tamper-evidence ledger: one entry per stored batch and tenant, chained by digest (audit/ledger-entry.ts). */
+  ledger: `${DATABASE}.ledger`,
 } as const;
+
+/** Ledger entries outlive the rows they cover (whose TTL runs from `ts`, never later than ingestion) by a month. */
+export const LEDGER_TTL_DAYS = TOOL_CALLS_TTL_DAYS + 31;
 
 /**
  * The `tool_calls` columns a later migration adds (fields whose `since` is
@@ -225,3 +230,31 @@ export const DEDUP_WINDOW_TABLES = [
 export function enableInsertDedup(table: string): string {
   return `ALTER TABLE ${table} MODIFY SETTING non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`;
 }
+
+/**
+ * One row per stored batch and tenant: the chain (`seq`, `prev_digest`,
+ * `digest`, hex SHA-256) and, in arrival order, each stored record's call id,
+ * timestamp and 128-bit row digest (audit/row-digest.ts) over the columns of
+ * schema version `columns_version`. `duplicates` counts the batch's lines that
+ * dedup dropped (already stored, or repeated within the batch).
+ */
+export const CREATE_LEDGER = `
+CREATE TABLE IF NOT EXISTS ${TABLES.ledger} (
+    tenant_id LowCardinality(String),
+    seq UInt64,
+    ingested_at DateTime64(3, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    columns_version UInt16,
+    prev_digest String,
+    digest String,
+    rows UInt32,
+    duplicates UInt32,
+    min_ts DateTime64(3, 'UTC'),
+    max_ts DateTime64(3, 'UTC'),
+    call_ids Array(UUID) CODEC(ZSTD(1)),
+    row_ts Array(DateTime64(3, 'UTC')) CODEC(ZSTD(1)),
+    row_digests Array(String) CODEC(ZSTD(1))
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(ingested_at)
+ORDER BY (tenant_id, seq)
+TTL toDateTime(ingested_at) + INTERVAL ${LEDGER_TTL_DAYS} DAY
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`;

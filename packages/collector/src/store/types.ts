@@ -7,6 +7,9 @@ export type QueryParams = Record<string, QueryParamValue>;
 /** ClickHouse settings for one insert (e.g. `{ async_insert: 1 }`). */
 export type StoreSettings = Record<string, string | number | boolean>;
 
+/** Output formats `queryRaw` may ask for: names are code, never input. */
+export type RawFormat = 'JSONEachRow' | 'Parquet';
+
 export interface InsertOptions {
   settings?: StoreSettings;
   /**
@@ -31,6 +34,11 @@ export interface Store {
    * DateTime values come back as ISO 8601 UTC strings and 64-bit integers as JSON numbers.
    */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
+  /**
+   * Runs one SELECT and returns the engine's output in `format` as bytes (`JSONEachRow`, `Parquet`, ...),
+   * unparsed: for exports, where the engine's own serialisation is the product. The SQL carries no FORMAT clause.
+   */
+  queryRaw(sql: string, params: QueryParams | undefined, format: RawFormat): Promise<Buffer>;
   /** Inserts newline-delimited JSON rows as they are: the engine parses them, JS does not. */
   insertNDJSON(table: string, body: Buffer | string, opts?: InsertOptions): Promise<InsertResult>;
   /** True when the store answers. */

@@ -9,11 +9,13 @@ import { compileCallRecordCheck } from './fast-validate.js';
 import { CallRecordSchema, type CallRecord } from 'mcptrail/record';
 import { HttpError } from '../errors.js';
 import type { KeyedRows } from '../writer.js';
+import { normalizeForStore, rowDigest } from '../../audit/row-digest.js';
+import type { LedgerRowFact } from '../../audit/ledger-entry.js';
 import { forEachNdjsonLine, forEachNdjsonLineAsync } from './ndjson.js';
 import { wellFormedJson } from './well-formed.js';
 
-/** The valid lines with their call ids and time bounds, for the deduplicating writer. */
-export type ValidatedRecords = KeyedRows;
+/** The valid lines with their call ids, time bounds and ledger facts, for the deduplicating writer. */
+export type ValidatedRecords = KeyedRows & { facts: LedgerRowFact[] };
 
 /** What DateTime64(3) stores and the audit trail plausibly holds. */
 const MIN_TS_MS = Date.UTC(2000, 0, 1);
@@ -42,6 +44,7 @@ export async function validateRecordsAsync(body: Buffer): Promise<ValidatedRecor
 function recordValidator(): { line: (line: string, lineNo: number) => void; result: () => ValidatedRecords } {
   const kept: string[] = [];
   const keys: string[] = [];
+  const facts: LedgerRowFact[] = [];
   let minTsMs = Infinity;
   let maxTsMs = -Infinity;
   const line = (line: string, lineNo: number): void => {
@@ -68,10 +71,15 @@ function recordValidator(): { line: (line: string, lineNo: number) => void; resu
     const tsMs = Date.parse(record.ts);
     if (!(tsMs >= MIN_TS_MS && tsMs <= MAX_TS_MS)) throw new HttpError(400, `line ${lineNo}: ts: outside the storable range 2000-01-01 .. 2100-01-01`);
     // Canonical lower-case form: ClickHouse stores UUIDs that way, and the dedup lookup compares strings.
-    keys.push(record.call_id.toLowerCase());
+    const key = record.call_id.toLowerCase();
+    keys.push(key);
     minTsMs = Math.min(minTsMs, tsMs);
     maxTsMs = Math.max(maxTsMs, tsMs);
-    kept.push(wellFormedJson(JSON.stringify(record)));
+    // Sent exactly as stored (ms timestamps, float32 durations), so the ledger's row digest is the stored row's.
+    const json = wellFormedJson(JSON.stringify(normalizeForStore(record)));
+    kept.push(json);
+    // UTF-8 encoding turns a lone surrogate into U+FFFD, as wellFormedJson does for the engine: same bytes.
+    facts.push({ tenant: record.tenant_id, callId: key, tsMs: Date.parse(record.ts), digest: rowDigest(record).toString('hex') });
   };
-  return { line, result: () => ({ lines: kept, keys, minTsMs, maxTsMs }) };
+  return { line, result: () => ({ lines: kept, keys, minTsMs, maxTsMs, facts }) };
 }
