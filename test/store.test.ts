@@ -58,6 +58,7 @@ function storeContract(name: string, setup: () => Promise<{ store: Store; teardo
         tables.map((t) => `${t.name}:${t.engine}`),
         [
           'alert_events:MergeTree',
+          'ledger:MergeTree',
           'otel_traces:MergeTree',
           'otel_traces_trace_id_ts:AggregatingMergeTree',
           'otel_traces_trace_id_ts_mv:MaterializedView',
