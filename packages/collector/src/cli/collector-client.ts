@@ -8,6 +8,16 @@ export class CliError extends Error {
 }
 
 export async function collectorGet<T>(config: Pick<CliConfig, 'collectorUrl' | 'readToken'>, path: string, timeoutMs = 30_000): Promise<T> {
+  const { body } = await collectorGetRaw(config, path, timeoutMs);
+  return JSON.parse(body.toString('utf8')) as T;
+}
+
+/** The body as bytes, with the response headers (exports: NDJSON or Parquet, cursor in a header). */
+export async function collectorGetRaw(
+  config: Pick<CliConfig, 'collectorUrl' | 'readToken'>,
+  path: string,
+  timeoutMs = 30_000,
+): Promise<{ body: Buffer; headers: Headers }> {
   let res: Response;
   try {
     res = await fetch(config.collectorUrl + path, {
@@ -17,14 +27,19 @@ export async function collectorGet<T>(config: Pick<CliConfig, 'collectorUrl' | '
   } catch (err) {
     throw new CliError(`cannot reach the collector at ${config.collectorUrl} (${(err as Error).cause ?? (err as Error).message}). Is \`mcptrail up\` running?`);
   }
-  const body = await res.text();
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    throw new CliError(`the connection to the collector was cut while reading ${path.split('?')[0]} (${(err as Error).message})`);
+  }
   if (!res.ok) {
-    const detail = errorDetail(body);
+    const detail = errorDetail(bytes.toString('utf8'));
     if (res.status === 401) throw new CliError(`the collector refused the read (401): set MCPTRAIL_READ_TOKEN. ${detail}`);
     if (res.status === 403) throw new CliError(`the read token is scoped to another tenant (403): ${detail}`);
     throw new CliError(`collector answered ${res.status} for ${path.split('?')[0]}: ${detail}`);
   }
-  return JSON.parse(body) as T;
+  return { body: bytes, headers: res.headers };
 }
 
 function errorDetail(body: string): string {

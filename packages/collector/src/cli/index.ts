@@ -10,6 +10,10 @@ import { alertsCommand, collectorAlertsSource } from './alerts.js';
 import { OUTCOMES } from 'mcptrail/record';
 import { isStoreError } from '../store/index.js';
 import { parseSince } from '../audit/index.js';
+import { parseInstant } from '../audit/instant.js';
+import { EXPORT_FORMATS, MAX_EXPORT_LIMIT, type ExportFormat } from '../audit/export.js';
+import { describeExport, exportCommand } from './export.js';
+import { formatHeads, formatVerify, parseExpect, verifyCommand } from './verify.js';
 
 const USAGE = `usage: mcptrail <command> [options]
 
@@ -21,6 +25,10 @@ commands:
   trace <traceId>        the spans and call records of one trace [--json]
   alerts                 the alert rules' current state: firing, pending, recently resolved [--json]
   migrate                apply pending schema migrations [--json]
+  export --out DIR       calls of a time range as data files plus manifest.json (rows, sha256 per file)
+       [--tenant T] [--since 24h|ISO] [--until now|ISO] [--format ndjson|parquet] [--rows-per-file 100000] [--json]
+  verify                 check the tamper-evidence ledger against tool_calls; exit 1 naming the rows that differ
+       [--tenant T] [--since 7d|ISO] [--expect SEQ:DIGEST|heads.json] [--head] [--json]
 
 environment:
   MCPTRAIL_DATA_DIR        embedded ClickHouse and demo files (default ./.mcptrail)
@@ -47,6 +55,10 @@ export async function main(argv: string[]): Promise<number> {
         out(await alertsCommand(collectorAlertsSource(loadConfig()), values.json!));
         return 0;
       }
+      case 'export':
+        return await exportVerb(rest, out);
+      case 'verify':
+        return await verifyVerb(rest, out);
       case 'migrate': {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
         out(await migrateCommand(loadConfig(), values.json!));
@@ -129,6 +141,75 @@ async function trace(args: string[], out: (s: string) => void): Promise<number> 
   try {
     out(await traceCommand(reader, positionals[0].toLowerCase(), values.json!));
     return 0;
+  } finally {
+    await reader.close();
+  }
+}
+
+function instantFlag(name: string, value: string, nowMs: number): number {
+  try {
+    return parseInstant(value, nowMs);
+  } catch (err) {
+    throw new CliError(`--${name}: ${(err as Error).message}`, 2);
+  }
+}
+
+async function exportVerb(args: string[], out: (s: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      tenant: { type: 'string' },
+      since: { type: 'string', default: '24h' },
+      until: { type: 'string' },
+      format: { type: 'string', default: 'ndjson' },
+      out: { type: 'string' },
+      'rows-per-file': { type: 'string', default: '100000' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.out) throw new CliError('export needs --out DIR', 2);
+  if (!(EXPORT_FORMATS as readonly string[]).includes(values.format!)) throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`, 2);
+  const rowsPerFile = Number(values['rows-per-file']);
+  if (!Number.isInteger(rowsPerFile) || rowsPerFile < 1 || rowsPerFile > MAX_EXPORT_LIMIT) throw new CliError(`--rows-per-file must be an integer from 1 to ${MAX_EXPORT_LIMIT}`, 2);
+  const nowMs = Date.now();
+  const sinceMs = instantFlag('since', values.since!, nowMs);
+  const untilMs = values.until ? instantFlag('until', values.until, nowMs) : nowMs;
+  if (!(untilMs > sinceMs)) throw new CliError('--until must be after --since', 2);
+  const reader = await openReader(loadConfig());
+  try {
+    const manifest = await exportCommand(reader, { tenant: values.tenant, sinceMs, untilMs, format: values.format as ExportFormat, out: values.out, rowsPerFile });
+    out(values.json ? JSON.stringify(manifest, null, 2) : describeExport(manifest, values.out));
+    return 0;
+  } finally {
+    await reader.close();
+  }
+}
+
+async function verifyVerb(args: string[], out: (s: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      tenant: { type: 'string' },
+      since: { type: 'string' },
+      expect: { type: 'string' },
+      head: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const sinceMs = values.since ? instantFlag('since', values.since, Date.now()) : undefined;
+  const expect = values.expect ? parseExpect(values.expect, values.tenant) : [];
+  const reader = await openReader(loadConfig());
+  try {
+    if (values.head) {
+      const heads = await reader.heads(values.tenant);
+      out(values.json ? JSON.stringify({ heads }, null, 2) : formatHeads(heads));
+      return 0;
+    }
+    const report = await verifyCommand(reader, { tenant: values.tenant, sinceMs, expect });
+    out(values.json ? JSON.stringify(report, null, 2) : formatVerify(report));
+    return report.ok ? 0 : 1;
   } finally {
     await reader.close();
   }

@@ -4,7 +4,10 @@
  * else the store directly.
  */
 import type { CliConfig } from './config.js';
-import { collectorGet } from './collector-client.js';
+import { collectorGet, collectorGetRaw } from './collector-client.js';
+import { readExportPage, type ExportFormat, type ExportPage, type ExportRange } from '../audit/export.js';
+import { ledgerHeads, verifyLedger, type VerifyReport } from '../audit/verify.js';
+import type { LedgerHead } from '../audit/ledger-entry.js';
 
 export { CliError } from './collector-client.js';
 import { listCalls, getTrace, type CallFilter, type TraceView } from '../audit/index.js';
@@ -15,6 +18,9 @@ export interface AuditReader {
   source: string;
   listCalls(filter: CallFilter): Promise<CallRecord[]>;
   getTrace(traceId: string): Promise<TraceView>;
+  exportPage(range: ExportRange, cursor: string | undefined, opts: { limit: number; format: ExportFormat }): Promise<ExportPage>;
+  verify(opts: { tenant?: string; sinceMs?: number; expect?: LedgerHead }): Promise<VerifyReport>;
+  heads(tenant?: string): Promise<LedgerHead[]>;
   close(): Promise<void>;
 }
 
@@ -37,6 +43,37 @@ function apiReader(config: CliConfig): AuditReader {
     async getTrace(traceId) {
       return collectorGet<TraceView>(config, `/api/traces/${encodeURIComponent(traceId)}`);
     },
+    async exportPage(range, cursor, opts) {
+      const qs = new URLSearchParams({ since: new Date(range.sinceMs).toISOString(), until: new Date(range.untilMs).toISOString(), limit: String(opts.limit), format: opts.format });
+      if (range.tenant !== undefined) qs.set('tenant', range.tenant);
+      if (cursor) qs.set('cursor', cursor);
+      const { body, headers } = await collectorGetRaw(config, `/api/export?${qs}`, 300_000);
+      const next = headers.get('x-mcptrail-next-cursor') ?? undefined;
+      const key = (h: string) => {
+        const [ts, callId] = (headers.get(h) ?? '').split(' ');
+        return ts && callId ? { ts, callId } : undefined;
+      };
+      return {
+        format: opts.format,
+        body,
+        rows: Number(headers.get('x-mcptrail-rows') ?? 0),
+        first: key('x-mcptrail-first'),
+        last: key('x-mcptrail-last'),
+        next,
+        complete: headers.get('x-mcptrail-complete') === 'true',
+      };
+    },
+    async verify(opts) {
+      const qs = new URLSearchParams();
+      if (opts.tenant !== undefined) qs.set('tenant', opts.tenant);
+      if (opts.sinceMs !== undefined) qs.set('since', new Date(opts.sinceMs).toISOString());
+      if (opts.expect) qs.set('expect', `${opts.expect.seq}:${opts.expect.digest}`);
+      return collectorGet<VerifyReport>(config, `/api/ledger/verify?${qs}`, 600_000);
+    },
+    async heads(tenant) {
+      const qs = tenant !== undefined ? `?${new URLSearchParams({ tenant })}` : '';
+      return (await collectorGet<{ heads: LedgerHead[] }>(config, `/api/ledger/heads${qs}`)).heads;
+    },
     async close() {},
   };
 }
@@ -46,6 +83,9 @@ function storeReader(store: Store, source: string): AuditReader {
     source,
     listCalls: (filter) => listCalls(store, filter),
     getTrace: (traceId) => getTrace(store, traceId),
+    exportPage: (range, cursor, opts) => readExportPage(store, range, cursor, opts),
+    verify: (opts) => verifyLedger(store, { tenant: opts.tenant, sinceMs: opts.sinceMs, expect: opts.expect ? [opts.expect] : undefined }),
+    heads: (tenant) => ledgerHeads(store, tenant),
     close: () => store.close(),
   };
 }

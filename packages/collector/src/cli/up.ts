@@ -68,6 +68,8 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   print('  npx mcptrail calls --outcome denied --json');
   print('  npx mcptrail trace <TRACE>                  # the spans of one call, down to the upstream request');
   print('  npx mcptrail alerts                         # what the alert rules see now');
+  print('  npx mcptrail export --tenant acme --since 1h --out ./export   # data files + manifest with sha256');
+  print('  npx mcptrail verify --tenant acme           # the tamper-evidence ledger against the stored rows');
   print('Ctrl-C stops everything.');
 
   return async () => {

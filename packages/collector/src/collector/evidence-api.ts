@@ -75,6 +75,8 @@ export function evidenceApi(store: Store, opts: EvidenceApiOptions = {}) {
       }
       // The page is read whole before it is sent: Content-Length lets a client tell a cut body from a complete one.
       reply.header('content-type', CONTENT_TYPES[format]).header('x-mcptrail-rows', String(page.rows)).header('x-mcptrail-complete', String(page.complete));
+      if (page.first) reply.header('x-mcptrail-first', `${page.first.ts} ${page.first.callId}`);
+      if (page.last) reply.header('x-mcptrail-last', `${page.last.ts} ${page.last.callId}`);
       if (page.next) {
         reply.header('x-mcptrail-next-cursor', page.next);
         const next = new URLSearchParams({ ...(req.query as Record<string, string>), cursor: page.next });
