@@ -12,8 +12,8 @@
  * duplicates by call_id.
  *
  * Memory stays bounded whatever the range: each page reads its keys within a
- * time window that halves when it overflows and doubles when it runs dry, so
- * the engine sorts about a page of rows per query, and the page itself holds
+ * time window that halves after a full page and doubles while a page is short,
+ * so the engine sorts about one or two pages of rows per query, and the page itself holds
  * at most `limit` rows.
  */
 import { TABLES, type QueryParams, type RawFormat, type Store } from '../store/index.js';
@@ -27,8 +27,8 @@ const ENGINE_FORMAT: Record<ExportFormat, RawFormat> = { ndjson: 'JSONEachRow', 
 const FIRST_WINDOW_MS = 3_600_000;
 const MIN_WINDOW_MS = 1_000;
 const MAX_WINDOW_MS = 400 * 86_400_000;
-/** Empty windows a page may skip before it answers with no rows and a cursor further on. */
-const MAX_EMPTY_WINDOWS = 64;
+/** Doublings of the key window per page; beyond them a page is answered short (and the next starts wider). */
+const MAX_WIDENINGS = 40;
 
 export interface ExportRange {
   /** One tenant; omitted: every tenant (an operator's export). */
@@ -108,51 +108,51 @@ export async function readExportPage(
   if (pos.t < range.sinceMs) pos = { t: range.sinceMs, w: pos.w };
   const empty = (next?: Position): ExportPage => ({ format, body: Buffer.alloc(0), rows: 0, next: next && encodeCursor(next), complete: next === undefined });
 
-  for (let windows = 0; windows < MAX_EMPTY_WINDOWS; windows++) {
-    if (pos.t >= range.untilMs) return empty();
-    const hi = Math.min(range.untilMs, pos.t + pos.w);
-    const scope = scopeSql(range.tenant, pos);
-    const params: QueryParams = { ...scope.params, hi, limit };
-    const keys = await store.query<{ t: number; id: string }>(
+  if (pos.t >= range.untilMs) return empty();
+  const scope = scopeSql(range.tenant, pos);
+  // Widen the key window until it holds a full page or reaches `until`: pages come out full, each key
+  // read sorts at most about twice a page of rows.
+  let hi = Math.min(range.untilMs, pos.t + pos.w);
+  let keys: { t: number; id: string }[];
+  for (let widened = 0; ; widened++) {
+    keys = await store.query<{ t: number; id: string }>(
       `SELECT toUnixTimestamp64Milli(ts) AS t, toString(call_id) AS id FROM ${TABLES.toolCalls}
        WHERE ${scope.where} AND ts < fromUnixTimestamp64Milli({hi:Int64})
        ORDER BY ts, call_id LIMIT {limit:UInt32}`,
-      params,
+      { ...scope.params, hi, limit },
     );
-    if (keys.length === 0) {
-      if (hi >= range.untilMs) return empty();
-      pos = { t: hi, w: Math.min(MAX_WINDOW_MS, pos.w * 2) };
-      continue;
-    }
-    const full = keys.length === limit;
-    const lastKey = keys[keys.length - 1]!;
-    // A full page ends on its last key (the window had more); otherwise it takes the whole window.
-    const upper: { where: string; params: QueryParams } = full
-      ? { where: '(ts, call_id) <= (fromUnixTimestamp64Milli({lastT:Int64}), toUUID({lastId:String}))', params: { lastT: Number(lastKey.t), lastId: lastKey.id } }
-      : { where: 'ts < fromUnixTimestamp64Milli({hi:Int64})', params: { hi } };
-    const body = await store.queryRaw(
-      `SELECT * FROM ${TABLES.toolCalls} WHERE ${scope.where} AND ${upper.where} ORDER BY ts, call_id`,
-      { ...scope.params, ...upper.params },
-      ENGINE_FORMAT[format],
-    );
-    const next: Position | undefined = full
-      ? { t: Number(lastKey.t), id: lastKey.id, w: Math.max(MIN_WINDOW_MS, Math.floor(pos.w / 2)) }
-      : hi >= range.untilMs
-        ? undefined
-        : { t: hi, w: Math.min(MAX_WINDOW_MS, pos.w * 2) };
-    // NDJSON counts what was written (rows stored between the two reads included); Parquet counts the keys.
-    const rows = format === 'ndjson' ? countLines(body) : keys.length;
-    return {
-      format,
-      body,
-      rows,
-      first: key(keys[0]!),
-      last: format === 'ndjson' && rows !== keys.length ? lastLineKey(body) : key(lastKey),
-      next: next && encodeCursor(next),
-      complete: next === undefined,
-    };
+    if (keys.length === limit || hi >= range.untilMs || widened >= MAX_WIDENINGS) break;
+    pos = { ...pos, w: Math.min(MAX_WINDOW_MS, pos.w * 2) };
+    hi = Math.min(range.untilMs, pos.t + pos.w);
   }
-  return empty(pos);
+  const full = keys.length === limit;
+  if (keys.length === 0) return empty(hi >= range.untilMs ? undefined : { t: hi, w: pos.w });
+  const lastKey = keys[keys.length - 1]!;
+  // A full page ends on its last key (the window had more); otherwise it takes the whole window.
+  const upper: { where: string; params: QueryParams } = full
+    ? { where: '(ts, call_id) <= (fromUnixTimestamp64Milli({lastT:Int64}), toUUID({lastId:String}))', params: { lastT: Number(lastKey.t), lastId: lastKey.id } }
+    : { where: 'ts < fromUnixTimestamp64Milli({hi:Int64})', params: { hi } };
+  const body = await store.queryRaw(
+    `SELECT * FROM ${TABLES.toolCalls} WHERE ${scope.where} AND ${upper.where} ORDER BY ts, call_id`,
+    { ...scope.params, ...upper.params },
+    ENGINE_FORMAT[format],
+  );
+  const next: Position | undefined = full
+    ? { t: Number(lastKey.t), id: lastKey.id, w: Math.max(MIN_WINDOW_MS, Math.floor(pos.w / 2)) }
+    : hi >= range.untilMs
+      ? undefined
+      : { t: hi, w: pos.w };
+  // NDJSON counts what was written (rows stored between the two reads included); Parquet counts the keys.
+  const rows = format === 'ndjson' ? countLines(body) : keys.length;
+  return {
+    format,
+    body,
+    rows,
+    first: key(keys[0]!),
+    last: format === 'ndjson' && rows !== keys.length ? lastLineKey(body) : key(lastKey),
+    next: next && encodeCursor(next),
+    complete: next === undefined,
+  };
 }
 
 function scopeSql(tenant: string | undefined, pos: Position): { where: string; params: QueryParams } {
