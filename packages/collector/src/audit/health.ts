@@ -55,14 +55,15 @@ export async function tenantHealth(store: Store, tenant: string, opts: { window?
   const params = { tenant, fromMs, toMs };
   const where = `tenant_id = {tenant:String} AND minute >= toDateTime(intDiv({fromMs:Int64}, 1000), 'UTC') AND minute <= toDateTime(intDiv({toMs:Int64}, 1000), 'UTC')`;
   const latency = `outcome IN (${quoted(LATENCY_OUTCOMES)})`;
-  const perTool = await store.query<{ tool: string; calls: number; failures: number; p95: number | null }>(
-    `SELECT tool, sum(calls) AS calls, sumIf(calls, outcome != 'ok') AS failures,
+  // Aliases differ from column names: ClickHouse would read `calls` inside sumIf as the alias.
+  const perTool = await store.query<{ tool: string; n: number; failures: number; p95: number | null }>(
+    `SELECT tool, sum(calls) AS n, sumIf(calls, outcome != 'ok') AS failures,
             if(sumIf(calls, ${latency}) = 0, NULL, quantilesTDigestMergeIf(0.95)(duration_ms_quantiles, ${latency})[1]) AS p95
      FROM ${TABLES.toolCalls1m} WHERE ${where} GROUP BY tool`,
     params,
   );
-  const perOutcome = await store.query<{ outcome: string; calls: number }>(
-    `SELECT outcome, sum(calls) AS calls FROM ${TABLES.toolCalls1m} WHERE ${where} GROUP BY outcome`,
+  const perOutcome = await store.query<{ outcome: string; n: number }>(
+    `SELECT outcome, sum(calls) AS n FROM ${TABLES.toolCalls1m} WHERE ${where} GROUP BY outcome`,
     params,
   );
   const [overall] = await store.query<{ p95: number | null }>(
@@ -72,12 +73,12 @@ export async function tenantHealth(store: Store, tenant: string, opts: { window?
   const outcomes: Record<string, number> = Object.fromEntries(OUTCOMES.map((o) => [o, 0]));
   let calls = 0;
   for (const r of perOutcome) {
-    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + Number(r.calls);
-    calls += Number(r.calls);
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + Number(r.n);
+    calls += Number(r.n);
   }
   const serverErrors = SERVER_ERROR_OUTCOMES.reduce((n, o) => n + (outcomes[o] ?? 0), 0);
   const topFailingTools = perTool
-    .map((t) => ({ tool: t.tool, calls: Number(t.calls), failures: Number(t.failures), p95Ms: t.p95 === null ? null : round(Number(t.p95)) }))
+    .map((t) => ({ tool: t.tool, calls: Number(t.n), failures: Number(t.failures), p95Ms: t.p95 === null ? null : round(Number(t.p95)) }))
     .filter((t) => t.failures > 0)
     .sort((a, b) => b.failures - a.failures || a.tool.localeCompare(b.tool))
     .slice(0, TOP_TOOLS)
