@@ -20,6 +20,21 @@ export interface CallFilter {
 
 const text = (max: number) => z.string().min(1).max(max);
 
+/** A string that `parse` accepts (it throws otherwise): one refinement for `since`, `window`, `until`, ... */
+export function parsedString(parse: (s: string) => unknown, message: string) {
+  return z.string().refine(
+    (s) => {
+      try {
+        parse(s);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message },
+  );
+}
+
 /** Strict: an unknown parameter (a typo like `tenat`) is an error, never a silently broader query. */
 export const CallFilterSchema = z
   .object({
@@ -27,20 +42,7 @@ export const CallFilterSchema = z
     tenant: text(128).optional(),
     agent: text(256).optional(),
     outcome: z.enum(OUTCOMES, { error: () => `outcome must be one of ${OUTCOMES.join(', ')}` }).optional(),
-    since: z
-      .string()
-      .refine(
-        (s) => {
-          try {
-            parseSince(s);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'since must be a duration like 30s, 15m, 1h or 7d (at most 31d)' },
-      )
-      .optional(),
+    since: parsedString(parseSince, 'since must be a duration like 30s, 15m, 1h or 7d (at most 31d)').optional(),
     limit: z.coerce
       .number({ error: () => `limit must be an integer from 1 to ${MAX_LIMIT}` })
       .int({ error: () => `limit must be an integer from 1 to ${MAX_LIMIT}` })

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { describeIssues } from '../audit/index.js';
+import { describeIssues, parsedString } from '../audit/index.js';
 import { DEFAULT_EXPORT_LIMIT, EXPORT_FORMATS, MAX_EXPORT_LIMIT, readExportPage } from '../audit/export.js';
 import { parseInstant } from '../audit/instant.js';
 import { ledgerHeads, verifyLedger } from '../audit/verify.js';
@@ -21,17 +21,7 @@ export interface EvidenceApiOptions {
 }
 
 const instant = (name: string) =>
-  z.string().refine(
-    (s) => {
-      try {
-        parseInstant(s);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: `${name} must be an ISO 8601 time with a zone, a date, or a duration back from now (24h, 7d)` },
-  );
+  parsedString(parseInstant, `${name} must be an ISO 8601 time with a zone, a date, or a duration back from now (24h, 7d)`);
 
 const ExportQuerySchema = z
   .object({

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { explainCall, isCallId } from '../audit/explain.js';
 import { tenantHealth } from '../audit/health.js';
-import { parseSince } from '../audit/index.js';
+import { parsedString, parseSince } from '../audit/index.js';
 import type { AlertsSource } from '../alerts/api.js';
 import type { Store } from '../store/index.js';
 import { HttpError } from './errors.js';
@@ -15,20 +15,7 @@ import { parse, scopedTenant } from './evidence-api.js';
 
 const HealthQuerySchema = z
   .object({
-    window: z
-      .string()
-      .refine(
-        (s) => {
-          try {
-            parseSince(s);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'window must be a duration like 15m, 1h or 7d (at most 31d)' },
-      )
-      .optional(),
+    window: parsedString(parseSince, 'window must be a duration like 15m, 1h or 7d (at most 31d)').optional(),
   })
   .strict();
 
