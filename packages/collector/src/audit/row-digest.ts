@@ -104,6 +104,8 @@ function stripCodec(chType: string): string {
 const CODECS: Record<FieldName, ColumnCodec> = Object.fromEntries(FIELD_NAMES.map((k) => [k, codecFor(FIELDS[k].ch)])) as Record<FieldName, ColumnCodec>;
 const NORMALIZED = FIELD_NAMES.filter((k) => CODECS[k].normalize !== undefined);
 const CURRENT_COLUMNS = columnsFor(LEDGER_COLUMNS_VERSION);
+/** One encoding buffer, reused (created on first use: the class is declared below). */
+let scratch: ByteSink | undefined;
 
 /**
  * The record as the engine will store it (in place): DateTime64(3) values as
@@ -116,23 +118,34 @@ export function normalizeForStore(record: CallRecord): CallRecord {
   return record;
 }
 
-/** The RowBinary encoding of a (normalized) record's covered columns. */
+/** The RowBinary encoding of a (normalized) record's covered columns (a fresh copy). */
 export function encodeRowBinary(record: CallRecord, version = LEDGER_COLUMNS_VERSION): Buffer {
-  const out = new ByteSink();
+  return Buffer.from(encodeInto((scratch ??= new ByteSink()), record, version));
+}
+
+/** The row digest of a (normalized) record. */
+export function rowDigest(record: CallRecord, version = LEDGER_COLUMNS_VERSION): Buffer {
+  // Encoded into one reused buffer: this runs for every ingested record.
+  return sha256Digest(encodeInto((scratch ??= new ByteSink()), record, version)).subarray(0, ROW_DIGEST_BYTES);
+}
+
+function encodeInto(out: ByteSink, record: CallRecord, version: number): Buffer {
+  out.reset();
   const r = record as unknown as Record<string, unknown>;
   for (const k of version === LEDGER_COLUMNS_VERSION ? CURRENT_COLUMNS : columnsFor(version)) CODECS[k].encode(r[k], out);
   return out.bytes();
 }
 
-/** The row digest of a (normalized) record. */
-export function rowDigest(record: CallRecord, version = LEDGER_COLUMNS_VERSION): Buffer {
-  return sha256Digest(encodeRowBinary(record, version)).subarray(0, ROW_DIGEST_BYTES);
-}
+const HEX32 = /^[0-9a-fA-F]{32}$/;
 
 /** A growable little-endian byte buffer for RowBinary. */
 class ByteSink {
-  private buf = Buffer.allocUnsafe(512);
+  private buf = Buffer.allocUnsafe(4096);
   private len = 0;
+
+  reset(): void {
+    this.len = 0;
+  }
 
   private room(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -180,12 +193,12 @@ class ByteSink {
 
   /** ClickHouse's UUID layout: the high and the low 64-bit halves, each little-endian. */
   uuid(s: string): void {
-    const hex = s.replace(/-/g, '');
-    if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new TypeError('ledger digest: not a UUID');
+    const hex = s.length === 36 ? s.slice(0, 8) + s.slice(9, 13) + s.slice(14, 18) + s.slice(19, 23) + s.slice(24) : s;
+    if (!HEX32.test(hex)) throw new TypeError('ledger digest: not a UUID');
     this.room(16);
-    const raw = Buffer.from(hex, 'hex');
-    for (let i = 7; i >= 0; i--) this.buf[this.len++] = raw[i]!;
-    for (let i = 15; i >= 8; i--) this.buf[this.len++] = raw[i]!;
+    // Byte i of the UUID is hex digits 2i, 2i+1; each half is written least significant byte first.
+    for (let i = 7; i >= 0; i--) this.buf[this.len++] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    for (let i = 15; i >= 8; i--) this.buf[this.len++] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   }
 
   bytes(): Buffer {

@@ -20,7 +20,8 @@ import { entryDigest, GENESIS_DIGEST, type LedgerHead } from './ledger-entry.js'
 import { LEDGER_COLUMNS_VERSION, rowDigestSql } from './row-digest.js';
 
 const DAY_MS = 86_400_000;
-const ENTRIES_PER_PAGE = 500;
+/** Entries per chain read: each carries its rows (up to a batch), so a page holds at most ~500k row ids. */
+const ENTRIES_PER_PAGE = 100;
 
 export type RowProblemKind = 'missing' | 'changed' | 'added' | 'duplicated';
 
