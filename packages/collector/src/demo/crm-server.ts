@@ -115,10 +115,12 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
     async ({ deal_id, stage, amount }) => {
       try {
         // The pipeline's idempotency key travels as Idempotency-Key; the CRM dedupes deal updates by it.
-        const res = await crm.request({ method: 'PATCH', path: `/v1/deals/${encodeURIComponent(deal_id)}`, body: { stage, amount } });
+        // A path template: spans record /v1/deals/{id}, never the id itself.
+        const res = await crm.request({ method: 'PATCH', path: '/v1/deals/{id}', params: { id: deal_id }, body: { stage, amount } });
         return json(res.body);
       } catch (err) {
-        if (err instanceof UpstreamError && err.status === 404) return toolError(`Deal ${deal_id} does not exist.`);
+        // The message names no argument: results are stored for replays.
+        if (err instanceof UpstreamError && err.status === 404) return toolError('That deal does not exist.');
         if (err instanceof UpstreamError && err.status === 422) return toolError('Nothing to update: give a stage or an amount.');
         throw err;
       }
@@ -156,7 +158,7 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
       const count = deals ?? 10;
       const byStage: Record<string, number> = {};
       for (let i = 1; i <= count; i++) {
-        const res = await crm.request<{ deal?: { stage?: string } }>({ method: 'GET', path: `/v1/deals/D-${i}` });
+        const res = await crm.request<{ deal?: { stage?: string } }>({ method: 'GET', path: '/v1/deals/{id}', params: { id: `D-${i}` } });
         const stage = res.body.deal?.stage ?? 'unknown';
         byStage[stage] = (byStage[stage] ?? 0) + 1;
       }

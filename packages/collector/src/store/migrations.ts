@@ -15,6 +15,7 @@ import {
   CREATE_TOOL_CALLS_1M_MV,
   DEDUP_WINDOW_TABLES,
   TABLES,
+  addToolCallsColumns,
   createToolCalls,
   enableInsertDedup,
 } from './schema.js';
@@ -54,6 +55,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'insert deduplication window on tool_calls, tool_calls_1m, otel_traces, pipeline_events',
     statements: DEDUP_WINDOW_TABLES.map(enableInsertDedup),
+  },
+  {
+    version: 4,
+    name: 'tool_calls.calls_in_request (edge refusals: one record per request, counting its calls)',
+    statements: addToolCallsColumns(4),
   },
 ];
 

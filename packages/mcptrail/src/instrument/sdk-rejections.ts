@@ -19,6 +19,7 @@ import type { ToolPolicy } from './policy.js';
 import { buildRecord } from './record-builder.js';
 import { readRequestInfo } from './request-info.js';
 import { isErrorResult } from './safe-result.js';
+import { recordedToolName } from './sanitize.js';
 import { startCallSpan } from './tool-span.js';
 
 export interface GuardDeps {
@@ -145,11 +146,12 @@ function recordRejection(
     const codeText = String(code);
 
     const policy: ToolPolicy = entry ? deps.policyOf(sentName) : {};
-    const tool = sentName.slice(0, 128);
+    // A name nobody registered is caller text: recorded as `unknown`, its hash on the span.
+    const { tool, nameSha256 } = recordedToolName(sentName, known);
     const info = readRequestInfo(extra);
     const principal = info.principal;
     const callId = randomUUID();
-    const { span } = startCallSpan(deps.tracer, tool, info, callId);
+    const { span } = startCallSpan(deps.tracer, tool, info, callId, nameSha256);
     span.setAttribute('error.type', codeText);
     span.setAttribute('rpc.response.status_code', codeText);
     // -32602 and the other caller faults are not server errors: the status stays unset.

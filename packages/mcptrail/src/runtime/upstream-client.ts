@@ -21,7 +21,7 @@ import {
   type CircuitBreakersOptions,
   type RetryOptions,
 } from './resilience/index.js';
-import { sanitizeUrl } from './url.js';
+import { buildUpstreamUrl, type PathParams, type QueryValue } from './url.js';
 
 export interface UpstreamClientOptions {
   /** Short name of the upstream, used in span attributes, error messages and breaker keys. */
@@ -47,11 +47,19 @@ export interface UpstreamClientOptions {
   credentials?: CredentialStore;
 }
 
-export type QueryValue = string | number | boolean | undefined | null;
+export type { QueryValue, PathParams };
 
 export interface UpstreamRequest {
   method: string;
+  /**
+   * The path, relative to the base URL's. A template with `{name}`
+   * placeholders (`/v1/deals/{id}`) is filled from `params` (URL-encoded) and
+   * recorded as the template; a plain path is recorded with every segment
+   * that is not a fixed-looking literal redacted.
+   */
   path: string;
+  /** Values of the path template's placeholders. */
+  params?: PathParams;
   query?: Record<string, QueryValue | readonly QueryValue[]>;
   /** Objects are sent as JSON; strings and bytes as given. */
   body?: unknown;
@@ -92,7 +100,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
 
   async function request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
     const method = req.method.toUpperCase();
-    const url = buildUrl(base, req.path, req.query);
+    const { url, recorded: urlFull, template } = buildUpstreamUrl(base, req.path, req.params, req.query);
     const call = currentCall();
     const tenantId = call?.tenantId ?? '';
     const kind = req.kind ?? (READ_METHODS.has(method) ? 'read' : 'write');
@@ -104,8 +112,6 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       upstreamHonoursIdempotency: req.honoursIdempotencyKey ?? opts.honoursIdempotencyKey ?? false,
     });
     const stats = newRetryStats();
-    // The same for every attempt of this request.
-    const urlFull = sanitizeUrl(url);
     const requestBound = req.timeoutMs ?? defaultTimeoutMs;
     let sends = 0;
     let authResends = 0;
@@ -123,9 +129,11 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
         'server.port': serverPort,
         'mcptrail.upstream.name': opts.name,
       };
+      if (template) attributes['url.template'] = template;
       if (resendCount > 0) attributes['http.request.resend_count'] = resendCount;
       if (idempotencyKey) attributes['mcptrail.upstream.idempotent'] = true;
-      const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes });
+      // semconv: `{method} {url.template}` when the template is known, else the method alone.
+      const span = tracer.startSpan(template ? `${method} ${template}` : method, { kind: SpanKind.CLIENT, attributes });
       try {
         if (timeoutMs <= 0) throw new UpstreamTimeoutError(opts.name, method, 0, true);
         const headers = requestHeaders(req);
@@ -233,18 +241,6 @@ function requestHeaders(req: UpstreamRequest): Record<string, string> {
   const headers: Record<string, string> = { accept: 'application/json' };
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
   return headers;
-}
-
-function buildUrl(base: URL, path: string, query: UpstreamRequest['query']): URL {
-  // Resolve relative to the base's path, so baseUrl http://h/api + /v1/x → http://h/api/v1/x.
-  const url = new URL(base.href.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`));
-  if (query) {
-    for (const [key, value] of Object.entries(query)) {
-      const values = Array.isArray(value) ? value : [value];
-      for (const v of values) if (v !== undefined && v !== null) url.searchParams.append(key, String(v));
-    }
-  }
-  return url;
 }
 
 async function readBody(res: Response): Promise<unknown> {
