@@ -3,8 +3,11 @@
  * stateless mode (a fresh server + transport per request), bearer
  * authentication before the transport, RFC 9728 metadata, and — while the
  * answer is still an HTTP status — per-tool scopes (403 insufficient_scope)
- * and whole-request budgets (429 + Retry-After). A tools/call refused here
+ * and whole-request budgets (429 + Retry-After). A request refused here
  * gets its one audit record here; the tool's pipeline never sees it.
+ * Authentication runs on the request line and headers (onRequest), before the
+ * body is read, so unauthenticated traffic is bounded by the edge guard
+ * (edge-guard.ts) before it costs a parse.
  */
 import { trace } from '@opentelemetry/api';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -12,7 +15,6 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   AuthError,
-  isAuthError,
   protectedResourceMetadata,
   protectedResourceMetadataUrl,
   wwwAuthenticate,
@@ -21,7 +23,8 @@ import {
 } from '../auth/index.js';
 import { errorFields, type Logger, type RecordSink } from '../record/index.js';
 import type { RateLimits } from '../runtime/index.js';
-import { edgeCheck } from './edge-checks.js';
+import { checkRequestCalls } from './edge-checks.js';
+import { createEdgeAdmission, type EdgeGuardOptions } from './edge-guard.js';
 import { refusalRecorder, singleId, toolName, toolsCalls } from './edge-refusals.js';
 import type { AnyMcpServer } from './instrument.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
@@ -58,6 +61,12 @@ export interface McpHttpAppOptions {
    * per-tenant budgets belong to instrument()'s `limits`. Created once.
    */
   limits?: RateLimits;
+  /**
+   * Budgets for unauthenticated requests, checked before their body is read:
+   * per client address (`req.ip`: set fastify's trustProxy behind a proxy)
+   * and bodies in flight. Answered 429 + Retry-After. Default on; false turns it off.
+   */
+  guard?: EdgeGuardOptions | false;
 }
 
 type AuthInfo = {
@@ -72,9 +81,16 @@ const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
 export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<FastifyInstance> {
   const path = opts.path ?? '/mcp';
-  const sdk = opts.sdk ?? (await probeSdkLine(opts.serverFactory));
+  // With the line given, a factory that cannot build at startup only costs the tool names.
+  const probed = await probeServer(opts.serverFactory).catch((err: unknown) => {
+    if (!opts.sdk) throw err;
+    return { line: opts.sdk, tools: new Set<string>() };
+  });
+  const sdk = opts.sdk ?? probed.line;
   const tracer = trace.getTracer(opts.tracerName ?? 'mcptrail');
   const app = Fastify({ bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024 });
+  const edge = createEdgeAdmission({ authenticator: opts.authenticator, guard: opts.guard, service: opts.service, sink: opts.sink });
+  app.addHook('onClose', async () => edge.flush());
 
   const resourceOf = (req: FastifyRequest) => opts.resourceUrl ?? `${req.protocol}://${req.host}${path}`;
   // A configured resource URL gives one metadata URL: parsed once, not per request.
@@ -98,14 +114,10 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
         })
       : undefined;
 
-  app.post(path, async (req, reply) => {
-    let principal: Principal;
-    try {
-      principal = await opts.authenticator.authenticate(req.headers.authorization);
-    } catch (err) {
-      if (!isAuthError(err)) throw err;
-      return rejectUnauthenticated(req, reply, err);
-    }
+  app.post(path, { onRequest: edge.admit, onError: edge.countUnread }, async (req, reply) => {
+    const admission = edge.admissionOf(req);
+    if (!admission?.principal) return rejectUnauthenticated(req, reply, admission?.authError ?? new AuthError('missing_token'));
+    const principal = admission.principal;
     // No policies and no edge budgets: nothing to check, and no promise to await per request.
     const refused = opts.tools || opts.defaults || opts.limits ? await checkToolCalls(req, principal) : undefined;
     if (refused) {
@@ -168,31 +180,34 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     return reply.send(response);
   }
 
-  const recordRefusal = refusalRecorder({ service: opts.service, sink: opts.sink, tracer, tools: opts.tools, defaults: opts.defaults });
+  const policies = opts.tools ?? {};
+  const recordRefusal = refusalRecorder({
+    service: opts.service,
+    sink: opts.sink,
+    tracer,
+    tools: opts.tools,
+    defaults: opts.defaults,
+    isRegistered: (name) => probed.tools.has(name) || Object.prototype.hasOwnProperty.call(policies, name),
+  });
 
   function rejectUnauthenticated(req: FastifyRequest, reply: FastifyReply, err: AuthError) {
-    for (const message of toolsCalls(req.body)) {
-      recordRefusal(req.headers, message, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
-    }
+    // One record for the request, however many calls it carried.
+    const calls = toolsCalls(req.body);
+    if (calls.length > 0) recordRefusal(req.headers, calls, calls[0]!, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
     return reply
       .code(401)
       .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: metadataUrlOf(req) }))
       .send({ jsonrpc: '2.0', error: { code: -32001, message: err.message, data: { reason: err.code } }, id: singleId(req.body) });
   }
 
-  /** Scope and edge budgets for every tools/call in the body; the first refusal answers the whole request. */
+  /** Scope and edge budgets for the request's tools/call messages; a refusal is recorded once, for the whole request. */
   async function checkToolCalls(req: FastifyRequest, principal: Principal) {
     const calls = toolsCalls(req.body);
     if (calls.length === 0) return undefined;
-    const resourceMetadataUrl = metadataUrlOf(req);
-    for (const message of calls) {
-      const tool = toolName(message);
-      const refusal = await edgeCheck(tool, principal, resolvePolicy(tool, opts.tools, opts.defaults), opts.limits, resourceMetadataUrl);
-      if (!refusal) continue;
-      for (const m of calls) recordRefusal(req.headers, m, refusal, principal);
-      return { refusal };
-    }
-    return undefined;
+    const policyOf = (tool: string) => resolvePolicy(tool, opts.tools, opts.defaults);
+    const refused = await checkRequestCalls(calls, toolName, principal, policyOf, opts.limits, metadataUrlOf(req));
+    if (refused) recordRefusal(req.headers, calls, refused.message, refused.refusal, principal);
+    return refused;
   }
 
   return app;
@@ -215,12 +230,21 @@ function webHeaders(headers: FastifyRequest['headers']): Headers {
   return out;
 }
 
-async function probeSdkLine(factory: McpHttpAppOptions['serverFactory']): Promise<'v1' | 'v2'> {
+/**
+ * One server from the factory, at startup: which SDK line it is, and which
+ * tools it registers (the edge records any other name as `unknown`). A
+ * factory that cannot build outside a request gives no names: then only the
+ * policies' names count as registered.
+ */
+async function probeServer(factory: McpHttpAppOptions['serverFactory']): Promise<{ line: 'v1' | 'v2'; tools: Set<string> }> {
   const server = await factory();
   // Only the v2 McpServer exposes toolInputSchemaJson (used by its HTTP entry).
   const line = typeof (server as { toolInputSchemaJson?: unknown }).toolInputSchemaJson === 'function' ? 'v2' : 'v1';
+  // Both lines keep the registry in `_registeredTools` (instrument.ts relies on it too).
+  const registry = (server as unknown as { _registeredTools?: Record<string, unknown> })._registeredTools;
+  const tools = new Set(registry && typeof registry === 'object' ? Object.keys(registry) : []);
   await server.close().catch(() => undefined);
-  return line;
+  return { line, tools };
 }
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Logger } from './logger.js';
 import type { BatchTransport } from './transport.js';
 
-export type DropReason = 'spool_full' | 'queue_full' | 'rejected';
+/** `refusals_full`: the refusal class (records of requests the HTTP edge refused) overflowed its own budget. */
+export type DropReason = 'spool_full' | 'queue_full' | 'rejected' | 'refusals_full';
 
 export interface DropReporterOptions {
   transport: BatchTransport;
