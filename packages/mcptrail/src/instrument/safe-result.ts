@@ -13,6 +13,7 @@ export interface ToolErrorResult {
 
 const UPSTREAM_CODE = /^upstream_[a-z0-9_]{1,48}$/;
 const AUTH_REFRESH_CODE = /^auth_refresh_[a-z0-9_]{1,40}$/;
+const STORE_CODE = /^([a-z]{1,20})_store_unavailable$/;
 
 function result(text: string, structuredContent?: Record<string, unknown>): ToolErrorResult {
   return structuredContent ? { content: [{ type: 'text', text }], isError: true, structuredContent } : { content: [{ type: 'text', text }], isError: true };
@@ -25,6 +26,8 @@ export function internalErrorResult(callId: string, errorCode: string): ToolErro
   if (AUTH_REFRESH_CODE.test(errorCode)) {
     return result(`The server's authorization with the upstream system failed (${errorCode}); an operator must reconnect it. Retrying will not help now (ref ${callId}).`);
   }
+  const store = STORE_CODE.exec(errorCode);
+  if (store) return result(`The server's ${store[1]} store is unavailable; try again shortly (ref ${callId}).`);
   return result(`Internal error (ref ${callId}).`);
 }
 

@@ -66,4 +66,28 @@ export async function closeRedis(client: Redis): Promise<void> {
   }
 }
 
+/**
+ * A shared store (idempotency, credentials) could not reach Redis. The record
+ * then names the dependency (`error_class` StoreUnavailableError, `error_code`
+ * `<store>_store_unavailable`) instead of ioredis's bare Error.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly code: string;
+  constructor(readonly store: 'idempotency' | 'credential') {
+    super(`the ${store} store (Redis) is unavailable`);
+    this.code = `${store}_store_unavailable`;
+  }
+}
+
+/** Runs one Redis command for `store`; a connection failure becomes StoreUnavailableError, a Redis reply error passes as is. */
+export async function storeCommand<T>(store: StoreUnavailableError['store'], command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (err) {
+    if ((err as { name?: unknown } | null)?.name === 'ReplyError') throw err;
+    throw new StoreUnavailableError(store);
+  }
+}
+
 export type { Redis };

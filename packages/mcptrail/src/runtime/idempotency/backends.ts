@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { storeCommand } from '../redis.js';
 
 /**
  * The four atomic operations the store needs. Values are opaque JSON strings
@@ -80,19 +81,19 @@ return 1`;
 export class RedisIdempotencyBackend implements IdempotencyBackend {
   constructor(private readonly redis: Redis) {}
 
-  async claim(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
+  claim(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return storeCommand('idempotency', async () => (await this.redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK');
   }
 
   read(key: string): Promise<string | null> {
-    return this.redis.get(key);
+    return storeCommand('idempotency', () => this.redis.get(key));
   }
 
-  async settle(key: string, owner: string, value: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(SETTLE, 1, key, owner, value, ttlMs)) === 1;
+  settle(key: string, owner: string, value: string, ttlMs: number): Promise<boolean> {
+    return storeCommand('idempotency', async () => (await this.redis.eval(SETTLE, 1, key, owner, value, ttlMs)) === 1);
   }
 
-  async release(key: string, owner: string): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 1, key, owner)) === 1;
+  release(key: string, owner: string): Promise<boolean> {
+    return storeCommand('idempotency', async () => (await this.redis.eval(RELEASE, 1, key, owner)) === 1);
   }
 }

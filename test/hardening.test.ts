@@ -1,0 +1,126 @@
+/**
+ * The smaller items of issue 10 (item 6): a JSON-RPC batch mixing an allowed
+ * and a refused call; a stale spool lock naming a live process that is not
+ * ours; records that name the dependency that failed when Redis is down.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/index.js';
+import { openSpool } from '../packages/mcptrail/src/record/index.js';
+import { redisCredentialStore, redisIdempotencyStore } from '../packages/mcptrail/src/runtime/index.js';
+import { buildServer, connectClient, installTracing, memorySink, POLICIES } from './support/mcp-harness.js';
+import { oauthRefresh, startInstance } from './support/pipeline-server.js';
+import { startPipelineUpstream } from './support/pipeline-upstream.js';
+import { deadRedis } from './support/runtime-redis.js';
+
+installTracing();
+
+const KEY = 'hardening-key-0123456789abcdef';
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe('a JSON-RPC batch [allowed, refused] from a token lacking one scope', () => {
+  test('the allowed call is served and recorded as what it was; only the refused one is denied', async () => {
+    const sink = memorySink();
+    const app = await createMcpHttpApp({
+      sdk: 'v1',
+      service: 'svc-batch',
+      sink,
+      tools: POLICIES,
+      authenticator: createAuthenticator({ apiKeys: { [KEY]: { agentId: 'agent-b', tenantId: 'tenant-b', scopes: ['crm:read'] } } }),
+      serverFactory: () => buildServer('v1', sink),
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => app.close());
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/mcp`;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-03-26' },
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } },
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'secure', arguments: {} } },
+      ]),
+    });
+    assert.equal(res.status, 200, 'the batch is served, not refused as a whole');
+    const answers = (await res.json()) as { id: number; result?: { isError?: boolean; content: { text: string }[]; structuredContent?: Record<string, unknown> } }[];
+    const byId = new Map(answers.map((a) => [a.id, a]));
+    assert.equal(byId.get(1)?.result?.isError, undefined);
+    assert.match(byId.get(1)!.result!.content[0]!.text, /hello/);
+    assert.equal(byId.get(2)?.result?.isError, true);
+    assert.equal(byId.get(2)?.result?.structuredContent?.missing_scope, 'crm:admin');
+
+    const outcomes = Object.fromEntries(sink.records.map((r) => [r.tool, r.outcome]));
+    assert.deepEqual(outcomes, { echo: 'ok', secure: 'denied' });
+    assert.equal(sink.records.length, 2);
+  });
+});
+
+describe('the spool lock', () => {
+  test('a stale lock naming a live process that is not ours (PID reuse) does not block startup', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcptrail-lock-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // A live process that is not ours, started after the lock was written: its pid was reused.
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    cleanups.push(async () => other.kill('SIGKILL'));
+    await new Promise((r) => other.once('spawn', r));
+    await writeFile(join(dir, 'lock'), String(other.pid));
+    const past = new Date(Date.now() - 3_600_000);
+    await utimes(join(dir, 'lock'), past, past);
+    const spool = openSpool({ dir });
+    spool.push('{"a":1}');
+    await spool.close();
+  });
+
+  test('a lock held by a live process that wrote it still refuses a second opener', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcptrail-lock-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    cleanups.push(async () => other.kill('SIGKILL'));
+    await new Promise((r) => other.once('spawn', r));
+    // Written after the process started, as its owner would.
+    await new Promise((r) => setTimeout(r, 50));
+    await writeFile(join(dir, 'lock'), String(other.pid));
+    assert.throws(() => openSpool({ dir }), /in use by process/);
+  });
+});
+
+describe('Redis down', () => {
+  test('records say which dependency failed (error_class / error_code), not Error / ""', async () => {
+    const upstream = await startPipelineUpstream({ canary: 'unused' });
+    cleanups.push(() => upstream.close());
+    const dead = deadRedis();
+    cleanups.push(async () => dead.disconnect());
+    const instance = await startInstance({
+      line: 'v1',
+      authenticator: createAuthenticator({ apiKeys: { [KEY]: { agentId: 'agent-r', tenantId: 'tenant-r', scopes: ['contacts:read', 'writes:write'] } } }),
+      upstreamUrl: upstream.url,
+      credentials: redisCredentialStore(dead, { key: randomBytes(32), refresh: oauthRefresh({ tokenUrl: `${upstream.url}/oauth/token` }) }),
+      idempotency: redisIdempotencyStore(dead),
+    });
+    cleanups.push(() => instance.close());
+    const c = await connectClient('v1', instance.url, { authorization: `Bearer ${KEY}` });
+    cleanups.push(() => c.close());
+    const write = await c.callTool('writes.create', { title: 'x' });
+    const read = await c.callTool('contacts.search', {});
+    assert.equal(write.isError, true);
+    assert.equal(read.isError, true);
+    const [w, r] = instance.sink.records;
+    assert.equal(w!.outcome, 'system_error');
+    assert.equal(w!.error_class, 'StoreUnavailableError');
+    assert.equal(w!.error_code, 'idempotency_store_unavailable');
+    assert.equal(r!.outcome, 'system_error');
+    assert.equal(r!.error_class, 'StoreUnavailableError');
+    assert.equal(r!.error_code, 'credential_store_unavailable');
+    assert.equal(r!.auth_refresh_failed, 0, 'a store outage is not an auth-refresh failure');
+    assert.match(write.content![0]!.text!, /idempotency store is unavailable/);
+  });
+});
