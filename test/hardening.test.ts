@@ -1,20 +1,24 @@
 /**
  * The smaller items of issue 10 (item 6): a JSON-RPC batch mixing an allowed
  * and a refused call; a stale spool lock naming a live process that is not
- * ours; records that name the dependency that failed when Redis is down.
+ * ours; records that name the dependency that failed when Redis is down;
+ * a write that timed out after it went upstream is not run again by its retry.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
 import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
-import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/index.js';
+import { createMcpHttpApp, instrument } from '../packages/mcptrail/src/instrument/index.js';
 import { openSpool } from '../packages/mcptrail/src/record/index.js';
-import { redisCredentialStore, redisIdempotencyStore } from '../packages/mcptrail/src/runtime/index.js';
+import { createUpstreamClient, memoryIdempotencyStore, redisCredentialStore, redisIdempotencyStore } from '../packages/mcptrail/src/runtime/index.js';
 import { buildServer, connectClient, installTracing, memorySink, POLICIES } from './support/mcp-harness.js';
 import { oauthRefresh, startInstance } from './support/pipeline-server.js';
 import { startPipelineUpstream } from './support/pipeline-upstream.js';
@@ -122,5 +126,54 @@ describe('Redis down', () => {
     assert.equal(r!.error_code, 'credential_store_unavailable');
     assert.equal(r!.auth_refresh_failed, 0, 'a store outage is not an auth-refresh failure');
     assert.match(write.content![0]!.text!, /idempotency store is unavailable/);
+  });
+});
+
+describe('a write that times out after it went upstream', () => {
+  test('its retry is answered interrupted (the effect may have happened), not run a second time', async () => {
+    let effects = 0;
+    const slow = http.createServer(async (req, res) => {
+      for await (const _ of req);
+      effects++;
+      await new Promise((r) => setTimeout(r, 600));
+      res.writeHead(201, { 'content-type': 'application/json' }).end('{"refund":{"id":"R-1"}}');
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => (slow.closeAllConnections(), slow.close(r))));
+    const payments = createUpstreamClient({ name: 'payments', baseUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, retry: false });
+    const sink = memorySink();
+    const tools = { refund: { scope: 'crm:read', kind: 'write' as const, budgetMs: 300 } };
+    const idempotency = memoryIdempotencyStore();
+    const app = await createMcpHttpApp({
+      sdk: 'v1',
+      service: 'svc-timeout',
+      sink,
+      tools,
+      authenticator: createAuthenticator({ apiKeys: { [KEY]: { agentId: 'agent-t', tenantId: 'tenant-t', scopes: ['crm:read'] } } }),
+      serverFactory: () => {
+        const server = new McpServerV1({ name: 't', version: '1' });
+        server.registerTool('refund', { inputSchema: { amount: z.number() } }, async ({ amount }) => {
+          const res = await payments.request({ method: 'POST', path: '/refunds', body: { amount } });
+          return { content: [{ type: 'text' as const, text: JSON.stringify(res.body) }] };
+        });
+        return instrument(server, { service: 'svc-timeout', sink, tools, idempotency });
+      },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => app.close());
+    const c = await connectClient('v1', `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/mcp`, { authorization: `Bearer ${KEY}` });
+    cleanups.push(() => c.close());
+    const meta = { 'io.mcptrail/idempotency-key': 'refund-order-77' };
+    const first = (await c.callTool('refund', { amount: 3 }, meta)) as { isError?: boolean; structuredContent?: Record<string, unknown> };
+    assert.equal(first.isError, true);
+    const retry = (await c.callTool('refund', { amount: 3 }, meta)) as { isError?: boolean; structuredContent?: Record<string, unknown>; content?: { text: string }[] };
+    assert.equal(retry.structuredContent?.interrupted, true);
+    assert.equal(retry.structuredContent?.retryable, false);
+    assert.match(retry.content![0]!.text, /may or may not have happened/);
+    assert.equal(effects, 1, 'one refund upstream');
+    const [r1, r2] = sink.records;
+    assert.equal(r2!.outcome, 'interrupted');
+    assert.equal(r2!.idempotent_replay, true);
+    assert.equal(retry.structuredContent?.earlier_call_id, r1!.call_id);
   });
 });

@@ -33,6 +33,7 @@ export {
   MemoryConcurrencyCap,
   RedisConcurrencyCap,
   memoryIdempotencyStore,
+  fileIdempotencyStore,
   redisIdempotencyStore,
   memoryCredentialStore,
   redisCredentialStore,

@@ -40,6 +40,8 @@ export const CRM_TOOL_POLICIES: Record<string, ToolPolicy> = {
     kind: 'write',
     budgetMs: 10_000,
     version: '2',
+    // The CRM dedupes deal updates by Idempotency-Key: after an interruption a retry may run again.
+    upstreamDedupes: true,
     redact: { allow: ['deal_id', 'stage'] },
     output: { allow: ['deal.id', 'deal.stage', 'deal.amount', 'deal.version'] },
   },
@@ -131,7 +133,9 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
     'crm.issue_refund',
     {
       title: 'Issue a refund',
-      description: 'Issue a refund against a won deal. Repeating the same request (same key or arguments) within 24 h returns the first refund instead of issuing another.',
+      description:
+        'Issue a refund against a won deal. Repeating the same request (same key or arguments) within 24 h returns the first refund instead of issuing another; ' +
+        'if the first was interrupted (interrupted: true), it is not issued again: check the refunds before retrying with a new key.',
       inputSchema: { deal_id: z.string().min(1).max(64), amount: z.number().positive().max(100_000), note: z.string().max(500).optional() },
       annotations: { destructiveHint: true, idempotentHint: false },
     },

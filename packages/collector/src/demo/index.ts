@@ -16,7 +16,7 @@ import {
   createRedis,
   MemoryConcurrencyCap,
   memoryCredentialStore,
-  memoryIdempotencyStore,
+  fileIdempotencyStore,
   RateLimits,
   redisCredentialStore,
   RedisConcurrencyCap,
@@ -101,7 +101,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const shipper = createShipper({ url: `${opts.collectorUrl}/v1/records`, token: opts.ingestToken, spoolDir: join(opts.dataDir, 'spool'), logger });
   const sink: RecordSink = createRecordSink({ logger, shipper });
 
-  const state = await sharedState(opts.redisUrl ?? process.env.MCPTRAIL_REDIS_URL, logger, upstream, opts.limits ?? true);
+  const state = await sharedState(opts.redisUrl ?? process.env.MCPTRAIL_REDIS_URL, logger, upstream, opts.limits ?? true, opts.dataDir);
   // Each tenant's integration starts connected: a refresh token, no access token yet.
   for (const tenant of DEMO_TENANTS) await connectTenant(state.credentials, upstream, tenant);
 
@@ -245,9 +245,17 @@ interface SharedState {
 
 /**
  * Limits, idempotency and credentials: in Redis when a URL is given and
- * reachable (several server instances then share them), else in memory.
+ * reachable (several server instances then share them), else in memory —
+ * except idempotency keys, which the embedded default keeps in a journal
+ * under the data dir, so a restart neither forgets them nor loses intents.
  */
-async function sharedState(redisUrl: string | undefined, logger: Logger, upstream: UpstreamCrm, withLimits: boolean): Promise<SharedState> {
+async function sharedState(
+  redisUrl: string | undefined,
+  logger: Logger,
+  upstream: UpstreamCrm,
+  withLimits: boolean,
+  dataDir: string,
+): Promise<SharedState> {
   const onLimitsEvent = limitsEventLogger(logger);
   const onCredentialEvent = (e: CredentialEvent) =>
     e.type === 'refresh'
@@ -284,13 +292,17 @@ async function sharedState(redisUrl: string | undefined, logger: Logger, upstrea
     : {};
   // Pending entries outlive the longest tool budget (10 s).
   const idempotencyOptions = { pendingTtlMs: 60_000, keyPrefix: 'mcptrail:demo:' };
+  const idempotency = redis
+    ? redisIdempotencyStore(redis, idempotencyOptions)
+    : fileIdempotencyStore({ ...idempotencyOptions, dir: join(dataDir, 'idempotency') });
   return {
     ...limits,
     credentials: redis
       ? redisCredentialStore(redis, { ...credentialOptions, key: process.env.MCPTRAIL_CREDENTIALS_KEY ?? randomBytes(32), keyPrefix: 'mcptrail:demo:' })
       : memoryCredentialStore(credentialOptions),
-    idempotency: redis ? redisIdempotencyStore(redis, idempotencyOptions) : memoryIdempotencyStore(idempotencyOptions),
+    idempotency,
     close: async () => {
+      await idempotency.close();
       if (redis) await closeRedis(redis);
     },
   };

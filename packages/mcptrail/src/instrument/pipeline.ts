@@ -22,12 +22,13 @@ import {
 import { warnDeprecatedOnce } from './deprecation.js';
 import { failureAnswer, withinBudget } from './failure.js';
 import { callerIdempotencyKey, recordedIdempotencyKey } from './idempotency-key.js';
+import { effectMayHaveHappened, intentCallId, intentOf, INTERRUPTED_CLASS, recordInterruptedCalls } from './interrupted.js';
 import { countDegradedDecision } from './limits-signal.js';
 import { outputGuard } from './output-safety.js';
 import type { ToolPolicy } from './policy.js';
 import { buildRecord, type RecordFacts } from './record-builder.js';
 import { readRequestInfo } from './request-info.js';
-import { deniedResult, isErrorResult } from './safe-result.js';
+import { deniedResult, interruptedResult, isErrorResult } from './safe-result.js';
 import { failSpan, startCallSpan } from './tool-span.js';
 
 export interface PipelineDeps {
@@ -83,6 +84,8 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
   const idempotent = deps.idempotency !== undefined && (policy.idempotent ?? policy.kind === 'write');
   const output = outputGuard(policy.output);
   const { service, sink, tracer, limits, concurrency, idempotency, logger } = deps;
+  // Calls a previous process left unfinished are recorded (once per store).
+  if (idempotent) recordInterruptedCalls(idempotency!, sink);
 
   const wrapped = async function (this: unknown, ...a: unknown[]): Promise<unknown> {
     // v1 calls handler(args, extra) or handler(extra); v2 the same via its executor.
@@ -139,6 +142,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     let result: unknown;
     let rethrow: unknown;
     let release: (() => void) | undefined;
+    let settle: (() => Promise<unknown>) | undefined;
     try {
       // A labelled block rather than an inner async function: one promise less per call.
       stages: {
@@ -185,9 +189,15 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
           break stages;
         }
 
+        // The intent (this call's record, as `interrupted`) is stored with the claim, before the handler runs.
         const begun = await idempotency!.begin(
           { tenantId: ctx.tenantId, tool, args, callerKey: callerIdempotencyKey(info.meta, args) },
-          { waitTimeoutMs: Deadline.of(ctx).timeoutFor(), signal: info.signal },
+          {
+            waitTimeoutMs: Deadline.of(ctx).timeoutFor(),
+            signal: info.signal,
+            intent: intentOf(ctx, facts, args, redact),
+            rerunInterrupted: policy.upstreamDedupes === true,
+          },
         );
         facts.idempotencyKey = recordedIdempotencyKey(begun.key);
         span.setAttribute('mcptrail.idempotency_key_sha256', facts.idempotencyKey);
@@ -197,17 +207,25 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
           result = finish(begun.result);
           break stages;
         }
+        if (begun.state === 'interrupted') {
+          // Not run again: the earlier call may have had its effect, and this upstream would not dedupe a second one.
+          facts.idempotentReplay = true;
+          span.setAttribute('mcptrail.idempotent_replay', true);
+          result = refuse('interrupted', INTERRUPTED_CLASS, 'idempotency_interrupted', interruptedResult(callId, intentCallId(begun.intent)));
+          break stages;
+        }
         ctx.idempotencyKey = begun.key;
         let filtered: unknown;
         try {
           filtered = output.filter(await run());
         } catch (err) {
-          // Failed calls free the key, so the agent's retry runs again (the upstream dedupes by the same key).
-          await begun.fail().catch(() => undefined);
+          // A failure frees the key for the agent's retry, unless a write went out and may have taken effect upstream.
+          settle = !policy.upstreamDedupes && effectMayHaveHappened(ctx, err) ? begun.abandon : begun.fail;
           throw err;
         }
-        await begun.complete(filtered).catch(() => false);
         result = finish(filtered);
+        // Settled once the record is out (below): a crash in between leaves the intent, recorded on recovery.
+        settle = () => begun.complete(filtered);
       }
     } catch (err) {
       facts.errorClass = errorClass(err);
@@ -226,6 +244,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       span.end();
       emitSafely(sink, ctx, facts, t0, args, redact);
     }
+    if (settle) await settle().catch(() => undefined);
     if (rethrow) throw rethrow;
     return result;
 

@@ -70,6 +70,15 @@ export function idempotencyInProgressResult(callId: string): ToolErrorResult {
   });
 }
 
+export function interruptedResult(callId: string, earlierCallId: string): ToolErrorResult {
+  const earlier = earlierCallId ? ` (ref ${earlierCallId})` : '';
+  return result(
+    `An earlier call with this idempotency key${earlier} was interrupted before it finished: its effect may or may not have happened upstream. ` +
+      `It was not run again, so it cannot happen twice. Check the outcome upstream before acting again, and use a new idempotency key if you do (ref ${callId}).`,
+    { interrupted: true, retryable: false, earlier_call_id: earlierCallId },
+  );
+}
+
 export function isErrorResult(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { isError?: unknown }).isError === true;
 }

@@ -32,11 +32,13 @@ export {
 export {
   IdempotencyStore,
   memoryIdempotencyStore,
+  fileIdempotencyStore,
   redisIdempotencyStore,
   IdempotencyConflictError,
   IdempotencyWaitTimeoutError,
   DEFAULT_RESULT_TTL_MS,
   type IdempotencyStoreOptions,
+  type BegunInterrupted,
 } from './idempotency/index.js';
 export {
   CredentialStore,
