@@ -32,16 +32,23 @@ const tools = { echo: { scope: 'crm:read' } };
 /** A collector stand-in: 503 while down, stores every record line while up. */
 function startCollector() {
   const records: CallRecord[] = [];
+  /** Outcomes of each batch received. */
+  const batches: string[][] = [];
   let up = false;
   const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
     if (!up) return void res.writeHead(503, { 'retry-after': '0' }).end();
-    if (req.url === '/v1/records') for (const line of body.split('\n').filter(Boolean)) records.push(CallRecordSchema.parse(JSON.parse(line)));
+    if (req.url === '/v1/records') {
+      const batch = body.split('\n').filter(Boolean).map((line) => CallRecordSchema.parse(JSON.parse(line)));
+      records.push(...batch);
+      batches.push(batch.map((r) => r.outcome));
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   });
   return {
     records,
+    batches,
     setUp: (v: boolean) => void (up = v),
     listen: () => new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
     close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
@@ -195,5 +202,23 @@ describe('the spool protects what matters', () => {
     assert.equal(calls.filter((id) => stored.has(id)).length, calls.length, 'every call record delivered');
     assert.equal(collector.records.filter((r) => r.outcome === 'unauthenticated').length + shipper.stats().dropped, 80_000, 'refusals delivered or counted as dropped');
     await sink.close();
+  });
+
+  test('steady traffic does not starve refusals: both classes share a batch, calls first', async () => {
+    const other = startCollector();
+    const base = await other.listen();
+    const dir2 = await mkdtemp(join(tmpdir(), 'mcptrail-classes-'));
+    const shipper = createShipper({ url: `${base}/v1/records`, spoolDir: dir2, retryBaseMs: 20, retryMaxMs: 100 });
+    const sink = createRecordSink({ shipper });
+    for (let i = 0; i < 10; i++) {
+      sink.emitRefusal!({ ...emptyRecord(), call_id: crypto.randomUUID(), ts: new Date().toISOString(), outcome: 'unauthenticated' });
+      sink.emit({ ...emptyRecord(), call_id: crypto.randomUUID(), ts: new Date().toISOString(), outcome: 'ok' });
+    }
+    other.setUp(true);
+    assert.equal(await shipper.flush(), true);
+    assert.deepEqual(other.batches, [[...Array(10).fill('ok'), ...Array(10).fill('unauthenticated')]]);
+    await sink.close();
+    await other.close();
+    await rm(dir2, { recursive: true, force: true });
   });
 });

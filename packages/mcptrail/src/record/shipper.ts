@@ -208,8 +208,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
     let attempt = 0;
     while (hasWork() && !stopped) {
       // Drop reports first: they are small, and an alert about a gap should not wait behind a backlog.
-      // Then calls, then refusals: a flood of refusals never delays a call's record.
-      const result = drops.pending ? await drops.send() : await sendBatch(queue.size > 0 ? queue : refusals);
+      const result = drops.pending ? await drops.send() : await sendBatch();
       if (result === 'ok') {
         attempt = 0;
         continue;
@@ -223,18 +222,29 @@ export function createShipper(opts: ShipperOptions): Shipper {
   }
 
   /** 'ok' when the batch is done with (shipped or rejected), else the Retry-After to honour (ms, maybe 0). */
-  async function sendBatch(from: RecordQueue): Promise<'ok' | number> {
-    const batch = fitBody(from.peek(maxBatch));
+  /**
+   * Calls first, refusals in the room left: a flood of refusals never delays
+   * a call's record, and steady traffic never starves the refusals.
+   */
+  async function sendBatch(): Promise<'ok' | number> {
+    const calls = queue.peek(maxBatch);
+    const refused = calls.length < maxBatch ? refusals.peek(maxBatch - calls.length) : [];
+    const batch = fitBody(refused.length ? [...calls, ...refused] : calls);
     if (batch.length === 0) return 'ok';
+    const ack = () => {
+      const ofCalls = Math.min(batch.length, calls.length);
+      queue.ack(ofCalls);
+      refusals.ack(batch.length - ofCalls);
+    };
     const result = await transport.send(batch);
     if (result.ok) {
-      from.ack(batch.length);
+      ack();
       stats.shipped += batch.length;
       return 'ok';
     }
     if (!result.retryable) {
       // The collector will never take this batch (400/413/...): count it as lost, report, move on.
-      from.ack(batch.length);
+      ack();
       stats.rejected += batch.length;
       dropped(batch.length, 'rejected');
       return 'ok';
