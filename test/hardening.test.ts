@@ -69,14 +69,20 @@ describe('a JSON-RPC batch [allowed, refused] from a token lacking one scope', (
 });
 
 describe('the spool lock', () => {
-  test('a stale lock naming a live process that is not ours (PID reuse) does not block startup', async () => {
+  /** A fresh directory and a live process that is not ours. */
+  async function dirAndOtherProcess(): Promise<{ dir: string; pid: number }> {
     const dir = await mkdtemp(join(tmpdir(), 'mcptrail-lock-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    // A live process that is not ours, started after the lock was written: its pid was reused.
     const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     cleanups.push(async () => other.kill('SIGKILL'));
     await new Promise((r) => other.once('spawn', r));
-    await writeFile(join(dir, 'lock'), String(other.pid));
+    return { dir, pid: other.pid! };
+  }
+
+  test('a stale lock naming a live process that is not ours (PID reuse) does not block startup', async () => {
+    const { dir, pid } = await dirAndOtherProcess();
+    // The lock was written (an hour ago) before that process started: its pid was reused.
+    await writeFile(join(dir, 'lock'), String(pid));
     const past = new Date(Date.now() - 3_600_000);
     await utimes(join(dir, 'lock'), past, past);
     const spool = openSpool({ dir });
@@ -85,14 +91,9 @@ describe('the spool lock', () => {
   });
 
   test('a lock held by a live process that wrote it still refuses a second opener', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mcptrail-lock-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    cleanups.push(async () => other.kill('SIGKILL'));
-    await new Promise((r) => other.once('spawn', r));
+    const { dir, pid } = await dirAndOtherProcess();
     // Written after the process started, as its owner would.
-    await new Promise((r) => setTimeout(r, 50));
-    await writeFile(join(dir, 'lock'), String(other.pid));
+    await writeFile(join(dir, 'lock'), String(pid));
     assert.throws(() => openSpool({ dir }), /in use by process/);
   });
 });
