@@ -1,8 +1,11 @@
 /**
- * Seeded mutation fuzzing of every input surface, with three invariants:
+ * Seeded mutation fuzzing of every input surface, with four invariants:
  * never a 5xx for bad input, never a crash (the collector still answers),
- * never a stored row from a rejected request. Seeds are fixed, so a failure
- * reproduces; FUZZ_RUNS raises the count.
+ * never a stored row from a rejected request, and for OTLP partial success
+ * as the spec has it (a 200 stores every span it does not report rejected).
+ * Mutations are by value (bytes, characters), by type (every path of an
+ * OTLP/JSON document swapped for each other JSON type) and by depth. Seeds
+ * are fixed, so a failure reproduces; FUZZ_RUNS raises the count.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +13,7 @@ import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
 import { TABLES } from '../packages/collector/src/store/index.js';
 import { ExportTraceServiceRequest } from '../packages/collector/src/collector/otlp/proto.js';
 import { callRecord, countRows, ndjson, startTestCollector, type TestCollector } from './support/reliability-collector.js';
-import { mutateBytes, mutateText, rng } from './support/reliability-fuzz.js';
+import { mutateBytes, mutateDepth, mutateText, rng, typeConfusions } from './support/reliability-fuzz.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 
@@ -44,21 +47,65 @@ function otlpJson(): string {
   });
 }
 
+/** The spans a structurally valid OTLP/JSON traces document holds. */
+function spanCount(doc: unknown): number | undefined {
+  const list = (v: unknown) => (Array.isArray(v) ? v : []);
+  const d = doc as { resourceSpans?: unknown };
+  if (doc === null || typeof doc !== 'object') return undefined;
+  return list(d.resourceSpans).reduce<number>((n, rs) => n + list((rs as { scopeSpans?: unknown } | null)?.scopeSpans).reduce<number>((m, ss) => m + list((ss as { spans?: unknown } | null)?.spans).length, 0), 0);
+}
+
+/**
+ * Makes a document's rows differ from every other case's: the writer's insert dedup token is the
+ * batch's content, so a case whose rows equal an earlier one's is (rightly) stored once.
+ */
+function markUnique(doc: unknown, i: number): void {
+  const d = doc as { resourceSpans?: { scopeSpans?: { scope?: { name?: unknown }; spans?: { name?: unknown; traceState?: unknown }[] }[] }[] };
+  for (const rs of Array.isArray(d?.resourceSpans) ? d.resourceSpans : []) {
+    for (const ss of Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []) {
+      if (ss?.scope && typeof ss.scope.name === 'string') ss.scope.name += `#${i}`;
+      for (const span of Array.isArray(ss?.spans) ? ss.spans : []) {
+        if (span && typeof span.name === 'string') span.name += `#${i}`;
+        if (span && typeof span.traceState === 'string') span.traceState += `k${i}=v`;
+      }
+    }
+  }
+}
+
 describe('fuzz', () => {
   let c: TestCollector;
   before(async () => {
     c = await startTestCollector({ batch: { maxDelayMs: 2 } });
+    // No TTL: a mutated time of 0 (1970) is stored and stays, so "a 200 stores what it accepts" can be counted.
+    for (const table of [TABLES.otelTraces]) await c.store.exec(`ALTER TABLE ${table} REMOVE TTL`);
   });
   after(() => c.close());
 
   /** Posts one mutated body; asserts the invariants; returns the status. */
   async function probe(path: string, contentType: string, body: string | Buffer, table: string): Promise<number> {
-    const before = await countRows(c.store, table);
+    return (await probeOtlp(path, contentType, body, [table])).status;
+  }
+
+  /**
+   * `probe` for OTLP: also returns the partialSuccess counter of a 200 and how many rows it
+   * added to `tables`, and when `items` (the spans or points the body holds) is known, checks
+   * that a 200 stored each item it did not report rejected.
+   */
+  async function probeOtlp(path: string, contentType: string, body: string | Buffer, tables: readonly string[], items?: number) {
+    const count = async () => (await Promise.all(tables.map((t) => countRows(c.store, t)))).reduce((a, b) => a + b, 0);
+    const before = await count();
     const res = await fetch(`${c.base}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
-    await res.arrayBuffer();
+    const answer = Buffer.from(await res.arrayBuffer());
     assert.ok(res.status < 500, `${path} answered ${res.status} to ${JSON.stringify(String(body).slice(0, 2000))}`);
-    if (res.status !== 200) assert.equal(await countRows(c.store, table), before, `${path}: a rejected request stored rows`);
-    return res.status;
+    const added = (await count()) - before;
+    if (res.status !== 200) assert.equal(added, 0, `${path}: a rejected request stored rows`);
+    let rejected = 0;
+    if (res.status === 200 && contentType === 'application/json') {
+      const partial = (JSON.parse(answer.toString() || '{}') as { partialSuccess?: Record<string, string> }).partialSuccess;
+      rejected = Number(partial?.rejectedSpans ?? partial?.rejectedDataPoints ?? 0);
+      if (items !== undefined) assert.equal(added + rejected, items, `${path}: ${items} items, ${added} stored, ${rejected} reported rejected: ${String(body).slice(0, 3000)}`);
+    }
+    return { status: res.status, added, rejected };
   }
 
   test('/v1/records NDJSON', async () => {
@@ -90,6 +137,34 @@ describe('fuzz', () => {
       statuses.set(`proto ${s2}`, (statuses.get(`proto ${s2}`) ?? 0) + 1);
     }
     console.log(`# /v1/traces statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+  });
+
+  test('/v1/traces JSON: every path swapped for every other JSON type', async () => {
+    const seed = JSON.parse(otlpJson());
+    const statuses = new Map<number, number>();
+    let cases = 0;
+    for (const { doc } of typeConfusions(seed)) {
+      markUnique(doc, cases);
+      const { status } = await probeOtlp('/v1/traces', 'application/json', JSON.stringify(doc), [TABLES.otelTraces], spanCount(doc));
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      cases++;
+    }
+    assert.ok(cases > 300, `${cases} type confusions`);
+    assert.ok((statuses.get(400) ?? 0) > cases / 2, 'most confusions are refused');
+    console.log(`# /v1/traces type confusions ${JSON.stringify(Object.fromEntries(statuses))}`);
+  });
+
+  test('/v1/traces JSON: values nested up to 5,000 deep at random paths', async () => {
+    const random = rng(0x5eed06);
+    const seed = JSON.parse(otlpJson());
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < Math.max(40, RUNS / 2); i++) {
+      const body = mutateDepth(seed, random);
+      const { status } = await probeOtlp('/v1/traces', 'application/json', body, [TABLES.otelTraces]);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    assert.ok((statuses.get(400) ?? 0) > 0);
+    console.log(`# /v1/traces depth mutations ${JSON.stringify(Object.fromEntries(statuses))}`);
   });
 
   test('/v1/events', async () => {
