@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
 import { TABLES } from '../packages/collector/src/store/index.js';
-import { ExportTraceServiceRequest } from '../packages/collector/src/collector/otlp/proto.js';
+import { ExportMetricsServiceRequest, ExportTraceServiceRequest } from '../packages/collector/src/collector/otlp/proto.js';
+import { OTEL_METRICS_TABLES } from '../packages/collector/src/store/schema.js';
 import { callRecord, countRows, ndjson, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 import { mutateBytes, mutateDepth, mutateText, rng, typeConfusions } from './support/reliability-fuzz.js';
 
@@ -47,6 +48,46 @@ function otlpJson(): string {
   });
 }
 
+function otlpMetricsJson(): string {
+  const now = String(BigInt(Date.now()) * 1_000_000n);
+  const attributes = [{ key: 'mcp.method.name', value: { stringValue: 'tools/call' } }, { key: 'n', value: { intValue: '3' } }];
+  const point = { attributes, startTimeUnixNano: now, timeUnixNano: now };
+  return JSON.stringify({
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'crm' } }] },
+        scopeMetrics: [
+          {
+            scope: { name: 's', version: '1' },
+            metrics: [
+              { name: 'g', unit: '1', gauge: { dataPoints: [{ ...point, asDouble: 1.5, exemplars: [{ timeUnixNano: now, asInt: '2', traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174' }] }] } },
+              { name: 's', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [{ ...point, asInt: '7' }] } },
+              { name: 'mcp.server.operation.duration', unit: 's', histogram: { aggregationTemporality: 1, dataPoints: [{ ...point, count: '3', sum: 0.5, bucketCounts: ['1', '2', '0'], explicitBounds: [0.1, 1], min: 0.01, max: 0.4 }] } },
+              { name: 'e', exponentialHistogram: { aggregationTemporality: 2, dataPoints: [{ ...point, count: '2', sum: 3, scale: 3, zeroCount: '0', positive: { offset: -2, bucketCounts: ['1', '1'] }, negative: { offset: 0, bucketCounts: [] } }] } },
+              { name: 'q', summary: { dataPoints: [{ ...point, count: '4', sum: 10, quantileValues: [{ quantile: 0.5, value: 2 }] }] } },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+}
+
+/** The data points a structurally valid OTLP/JSON metrics document holds. */
+function pointCount(doc: unknown): number | undefined {
+  if (doc === null || typeof doc !== 'object') return undefined;
+  const list = (v: unknown) => (Array.isArray(v) ? v : []);
+  let n = 0;
+  for (const rm of list((doc as { resourceMetrics?: unknown }).resourceMetrics)) {
+    for (const sm of list((rm as { scopeMetrics?: unknown } | null)?.scopeMetrics)) {
+      for (const m of list((sm as { metrics?: unknown } | null)?.metrics)) {
+        for (const kind of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) n += list((m as Record<string, { dataPoints?: unknown } | null> | null)?.[kind]?.dataPoints).length;
+      }
+    }
+  }
+  return n;
+}
+
 /** The spans a structurally valid OTLP/JSON traces document holds. */
 function spanCount(doc: unknown): number | undefined {
   const list = (v: unknown) => (Array.isArray(v) ? v : []);
@@ -72,12 +113,22 @@ function markUnique(doc: unknown, i: number): void {
   }
 }
 
+/** markUnique for a metrics document: every metric name gets the case number. */
+function markUniqueMetrics(doc: unknown, i: number): void {
+  const d = doc as { resourceMetrics?: { scopeMetrics?: { metrics?: { name?: unknown }[] }[] }[] };
+  for (const rm of Array.isArray(d?.resourceMetrics) ? d.resourceMetrics : []) {
+    for (const sm of Array.isArray(rm?.scopeMetrics) ? rm.scopeMetrics : []) {
+      for (const m of Array.isArray(sm?.metrics) ? sm.metrics : []) if (m && typeof m.name === 'string') m.name += `#${i}`;
+    }
+  }
+}
+
 describe('fuzz', () => {
   let c: TestCollector;
   before(async () => {
     c = await startTestCollector({ batch: { maxDelayMs: 2 } });
     // No TTL: a mutated time of 0 (1970) is stored and stays, so "a 200 stores what it accepts" can be counted.
-    for (const table of [TABLES.otelTraces]) await c.store.exec(`ALTER TABLE ${table} REMOVE TTL`);
+    for (const table of [TABLES.otelTraces, ...OTEL_METRICS_TABLES]) await c.store.exec(`ALTER TABLE ${table} REMOVE TTL`);
   });
   after(() => c.close());
 
@@ -92,7 +143,7 @@ describe('fuzz', () => {
    * that a 200 stored each item it did not report rejected.
    */
   async function probeOtlp(path: string, contentType: string, body: string | Buffer, tables: readonly string[], items?: number) {
-    const count = async () => (await Promise.all(tables.map((t) => countRows(c.store, t)))).reduce((a, b) => a + b, 0);
+    const count = async () => Number((await c.store.query<{ n: number }>(`SELECT ${tables.map((t) => `(SELECT count() FROM ${t})`).join(' + ')} AS n`))[0]!.n);
     const before = await count();
     const res = await fetch(`${c.base}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
     const answer = Buffer.from(await res.arrayBuffer());
@@ -165,6 +216,29 @@ describe('fuzz', () => {
     }
     assert.ok((statuses.get(400) ?? 0) > 0);
     console.log(`# /v1/traces depth mutations ${JSON.stringify(Object.fromEntries(statuses))}`);
+  });
+
+  test('/v1/metrics JSON and protobuf, by value, type and depth', async () => {
+    const random = rng(0x5eed07);
+    const json = otlpMetricsJson();
+    const seed = JSON.parse(json);
+    const proto = ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject(JSON.parse(json.replace(/"(traceId|spanId)":"([0-9a-f]*)"/g, (_m, k, v) => `"${k}":"${Buffer.from(v, 'hex').toString('base64')}"`)))).finish();
+    const statuses = new Map<string, number>();
+    const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1);
+    let i = 0;
+    // Every path, three other types each (in rotation): the full sweep is the traces test's.
+    for (const { doc } of typeConfusions(seed, 3)) {
+      markUniqueMetrics(doc, i++);
+      count(`type ${(await probeOtlp('/v1/metrics', 'application/json', JSON.stringify(doc), OTEL_METRICS_TABLES, pointCount(doc))).status}`);
+    }
+    for (let k = 0; k < RUNS / 2; k++) {
+      count(`json ${(await probeOtlp('/v1/metrics', 'application/json', mutateText(json, random), OTEL_METRICS_TABLES)).status}`);
+      count(`proto ${(await probeOtlp('/v1/metrics', 'application/x-protobuf', mutateBytes(proto, random), OTEL_METRICS_TABLES)).status}`);
+      if (k % 4 === 0) count(`depth ${(await probeOtlp('/v1/metrics', 'application/json', mutateDepth(seed, random), OTEL_METRICS_TABLES)).status}`);
+    }
+    assert.ok(i > 300, `${i} type confusions`);
+    assert.ok((statuses.get('type 200') ?? 0) > 0 && (statuses.get('type 400') ?? 0) > i / 2);
+    console.log(`# /v1/metrics statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
   });
 
   test('/v1/events', async () => {

@@ -85,12 +85,22 @@ export function replaceAt(doc: unknown, path: JsonPath, value: unknown): unknown
   return copy;
 }
 
-/** Every type confusion of `doc`: for each path, its value swapped for each value of another JSON type. */
-export function* typeConfusions(doc: unknown): Generator<{ path: JsonPath; value: unknown; doc: unknown }> {
+/**
+ * Type confusions of `doc`: for each path, its value swapped for each value of another JSON type,
+ * or with `perPath`, for that many of them, taken in rotation so every type still comes up.
+ */
+export function* typeConfusions(doc: unknown, perPath = Infinity): Generator<{ path: JsonPath; value: unknown; doc: unknown }> {
+  let turn = 0;
   for (const path of jsonPaths(doc)) {
     let current: unknown = doc;
     for (const key of path) current = (current as Record<string | number, unknown>)[key];
-    for (const value of OTHER_TYPES) if (typeOf(value) !== typeOf(current)) yield { path, value, doc: replaceAt(doc, path, value) };
+    const others = OTHER_TYPES.filter((value) => typeOf(value) !== typeOf(current));
+    const n = Math.min(perPath, others.length);
+    for (let k = 0; k < n; k++) {
+      const value = others[(turn + k) % others.length]!;
+      yield { path, value, doc: replaceAt(doc, path, value) };
+    }
+    turn += n;
   }
 }
 

@@ -12,6 +12,7 @@ import { HttpError } from '../errors.js';
 import {
   OtlpDecodeError,
   RPC_CODE,
+  decodeMetricsRequest,
   decodeTracesRequest,
   encodeExportResponse,
   encodeRpcStatus,
@@ -20,6 +21,7 @@ import {
   type OtlpSignal,
   type PartialSuccess,
 } from '../otlp/decode.js';
+import { metricsToRows } from '../otlp/metric-rows.js';
 import { spansToRows } from '../otlp/rows.js';
 import type { BatchWriter, WriteInput } from '../writer.js';
 
@@ -32,16 +34,21 @@ interface Mapped {
   firstError?: string;
 }
 
-const MAPPERS: Partial<Record<OtlpSignal, (body: Buffer, encoding: OtlpEncoding) => Mapped>> = {
+const MAPPERS: Record<OtlpSignal, (body: Buffer, encoding: OtlpEncoding) => Mapped> = {
   traces: (body, encoding) => {
     const batch = spansToRows(decodeTracesRequest(body, encoding));
     return { writes: [[TABLES.otelTraces, { ndjson: batch.ndjson, rows: batch.accepted }]], rejected: batch.rejected, firstError: batch.firstError };
+  },
+  metrics: (body, encoding) => {
+    const batch = metricsToRows(decodeMetricsRequest(body, encoding));
+    const writes = [...batch.tables].map(([table, rows]): [string, WriteInput] => [table, rows]);
+    return { writes, rejected: batch.rejected, firstError: batch.firstError };
   },
 };
 
 export function otlpReceiver(writer: BatchWriter, limits: BodyLimits) {
   return async (app: FastifyInstance): Promise<void> => {
-    for (const signal of ['traces'] as const) {
+    for (const signal of ['traces', 'metrics'] as const) {
       app.post(`/v1/${signal}`, (req, reply) => handle(signal, req, reply));
     }
   };
@@ -52,7 +59,7 @@ export function otlpReceiver(writer: BatchWriter, limits: BodyLimits) {
       return reply.code(415).send({ error: 'Content-Type must be application/json or application/x-protobuf' });
     }
     try {
-      const mapped = MAPPERS[signal]!(await readBody(req, limits), encoding);
+      const mapped = MAPPERS[signal](await readBody(req, limits), encoding);
       await writer.writeAll(mapped.writes);
       const partial: PartialSuccess | undefined = mapped.firstError !== undefined ? { rejected: mapped.rejected, errorMessage: mapped.firstError } : undefined;
       return reply.code(200).type(CONTENT_TYPE[encoding]).send(encodeExportResponse(signal, encoding, partial));
