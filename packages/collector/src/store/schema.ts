@@ -266,6 +266,13 @@ const METRICS_EXEMPLARS = `
         TraceId String
     ) CODEC(ZSTD(1)),`;
 
+/** What both histogram types end with. */
+const METRICS_HISTOGRAM_TAIL = `${METRICS_EXEMPLARS}
+    Flags UInt32 CODEC(ZSTD(1)),
+    Min Float64 CODEC(ZSTD(1)),
+    Max Float64 CODEC(ZSTD(1)),
+    AggregationTemporality Int32 CODEC(ZSTD(1)),`;
+
 const METRICS_INDEXES = `
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
@@ -306,11 +313,7 @@ export const CREATE_OTEL_METRICS_HISTOGRAM = createOtelMetrics(
     Count UInt64 CODEC(Delta, ZSTD(1)),
     Sum Float64 CODEC(ZSTD(1)),
     BucketCounts Array(UInt64) CODEC(ZSTD(1)),
-    ExplicitBounds Array(Float64) CODEC(ZSTD(1)),${METRICS_EXEMPLARS}
-    Flags UInt32 CODEC(ZSTD(1)),
-    Min Float64 CODEC(ZSTD(1)),
-    Max Float64 CODEC(ZSTD(1)),
-    AggregationTemporality Int32 CODEC(ZSTD(1)),`,
+    ExplicitBounds Array(Float64) CODEC(ZSTD(1)),${METRICS_HISTOGRAM_TAIL}`,
 );
 
 export const CREATE_OTEL_METRICS_EXPONENTIAL_HISTOGRAM = createOtelMetrics(
@@ -323,11 +326,7 @@ export const CREATE_OTEL_METRICS_EXPONENTIAL_HISTOGRAM = createOtelMetrics(
     PositiveOffset Int32 CODEC(ZSTD(1)),
     PositiveBucketCounts Array(UInt64) CODEC(ZSTD(1)),
     NegativeOffset Int32 CODEC(ZSTD(1)),
-    NegativeBucketCounts Array(UInt64) CODEC(ZSTD(1)),${METRICS_EXEMPLARS}
-    Flags UInt32 CODEC(ZSTD(1)),
-    Min Float64 CODEC(ZSTD(1)),
-    Max Float64 CODEC(ZSTD(1)),
-    AggregationTemporality Int32 CODEC(ZSTD(1)),`,
+    NegativeBucketCounts Array(UInt64) CODEC(ZSTD(1)),${METRICS_HISTOGRAM_TAIL}`,
 );
 
 export const CREATE_OTEL_METRICS_SUMMARY = createOtelMetrics(

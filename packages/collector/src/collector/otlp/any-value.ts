@@ -24,8 +24,13 @@ import type { AnyValue, Bytes, Int64, KeyValue } from './types.js';
 
 /** pdata's Value.AsString. */
 export function anyValueToString(value: AnyValue | undefined): string {
+  return wellFormed(asString(value));
+}
+
+/** AsString without the lone-surrogate repair, which the row writer applies to the whole row (wellFormedJson). */
+function asString(value: AnyValue | undefined): string {
   if (value === undefined) return '';
-  if (value.stringValue !== undefined) return wellFormed(value.stringValue);
+  if (value.stringValue !== undefined) return value.stringValue;
   if (value.boolValue !== undefined) return value.boolValue ? 'true' : 'false';
   if (value.intValue !== undefined) return int64String(value.intValue);
   if (value.doubleValue !== undefined) return doubleString(value.doubleValue);
@@ -44,30 +49,48 @@ export function anyValueToString(value: AnyValue | undefined): string {
 /**
  * An attribute list as the JSON object text of a ClickHouse
  * `Map(LowCardinality(String), String)`, keys in the exporter's order
- * (sorted; duplicates kept, in their input order). Map key order is kept by
- * the engine, so it cannot go through a JS object (which puts integer-like
- * keys first).
+ * (sorted; duplicates kept, in their input order). The engine keeps a Map's
+ * key order, so the text is a JS object's JSON only when that object keeps
+ * the order too: no integer-like key (a JS object puts those first) and no
+ * duplicate.
  */
 export function attributesJson(attributes: KeyValue[] | undefined): string {
-  if (attributes === undefined || attributes.length === 0) return '{}';
-  if (attributes.length === 1) return `{${JSON.stringify(attributes[0]!.key ?? '')}:${JSON.stringify(anyValueToString(attributes[0]!.value))}}`;
-  const entries = attributes.map((kv) => ({ key: kv.key ?? '', value: anyValueToString(kv.value) }));
+  const n = attributes === undefined ? 0 : attributes.length;
+  if (n === 0) return '{}';
+  if (n === 1) return `{${JSON.stringify(attributes![0]!.key ?? '')}:${JSON.stringify(asString(attributes![0]!.value))}}`;
+  const entries = new Array<{ key: string; value: string }>(n);
+  let plain = true;
+  for (let i = 0; i < n; i++) {
+    const kv = attributes![i]!;
+    const key = kv.key ?? '';
+    if (plain && INDEX_LIKE.test(key)) plain = false;
+    entries[i] = { key, value: asString(kv.value) };
+  }
   sortByKey(entries);
+  for (let i = 1; plain && i < n; i++) if (entries[i]!.key === entries[i - 1]!.key) plain = false;
+  if (plain) {
+    const object: Record<string, string> = {};
+    for (let i = 0; i < n; i++) object[entries[i]!.key] = entries[i]!.value;
+    return JSON.stringify(object);
+  }
   let out = '{';
-  for (let i = 0; i < entries.length; i++) out += `${i === 0 ? '' : ','}${JSON.stringify(entries[i]!.key)}:${JSON.stringify(entries[i]!.value)}`;
+  for (let i = 0; i < n; i++) out += `${i === 0 ? '' : ','}${JSON.stringify(entries[i]!.key)}:${JSON.stringify(entries[i]!.value)}`;
   return out + '}';
 }
 
+/** Keys a JS object orders numerically before the others (canonical array indices), and `__proto__`. */
+const INDEX_LIKE = /^(?:0|[1-9]\d{0,9}|__proto__)$/;
+
 /** `attributesJson` as an ordered list of pairs (what the engine stores). */
 export function attributePairs(attributes: KeyValue[] | undefined): [string, string][] {
-  const entries = (attributes ?? []).map((kv) => ({ key: kv.key ?? '', value: anyValueToString(kv.value) }));
+  const entries = (attributes ?? []).map((kv) => ({ key: kv.key ?? '', value: asString(kv.value) }));
   sortByKey(entries);
   return entries.map((e) => [wellFormed(e.key), wellFormed(e.value)]);
 }
 
 /** The service name as the exporter reads it: `service.name` of the resource, AsString. */
 export function serviceNameOf(attributes: KeyValue[] | undefined): string {
-  if (attributes) for (const kv of attributes) if (kv.key === 'service.name') return anyValueToString(kv.value);
+  if (attributes) for (const kv of attributes) if (kv.key === 'service.name') return asString(kv.value);
   return '';
 }
 

@@ -70,7 +70,7 @@ function addMetric(batch: MetricBatch, metric: OtlpMetric, head: string): void {
         TABLES.otelMetricsHistogram,
         () =>
           `${point(named, p)},"Count":${uint64(p.count)},"Sum":${float64(p.sum)},"BucketCounts":${uint64s(p.bucketCounts)},"ExplicitBounds":${float64s(p.explicitBounds)}` +
-          `${exemplars(p.exemplars)},"Flags":${p.flags ?? 0},"Min":${float64(p.min)},"Max":${float64(p.max)},"AggregationTemporality":${temporality}}`,
+          histogramTail(p, temporality),
       );
     }
   } else if (metric.exponentialHistogram) {
@@ -83,7 +83,7 @@ function addMetric(batch: MetricBatch, metric: OtlpMetric, head: string): void {
           `${point(named, p)},"Count":${uint64(p.count)},"Sum":${float64(p.sum)},"Scale":${p.scale ?? 0},"ZeroCount":${uint64(p.zeroCount)}` +
           `,"PositiveOffset":${p.positive?.offset ?? 0},"PositiveBucketCounts":${uint64s(p.positive?.bucketCounts)}` +
           `,"NegativeOffset":${p.negative?.offset ?? 0},"NegativeBucketCounts":${uint64s(p.negative?.bucketCounts)}` +
-          `${exemplars(p.exemplars)},"Flags":${p.flags ?? 0},"Min":${float64(p.min)},"Max":${float64(p.max)},"AggregationTemporality":${temporality}}`,
+          histogramTail(p, temporality),
       );
     }
   } else if (metric.summary) {
@@ -128,6 +128,11 @@ function point(named: string, p: OtlpPointBase): string {
     `,"StartTimeUnix":"${nanosToDateTime(toNanos(p.startTimeUnixNano, MAX_DATETIME_NANOS, 'data point'))}"` +
     `,"TimeUnix":"${nanosToDateTime(toNanos(p.timeUnixNano, MAX_DATETIME_NANOS, 'data point'))}"`
   );
+}
+
+/** The columns both histogram types end with. */
+function histogramTail(p: { exemplars?: OtlpExemplar[]; flags?: number; min?: number; max?: number }, temporality: number): string {
+  return `${exemplars(p.exemplars)},"Flags":${p.flags ?? 0},"Min":${float64(p.min)},"Max":${float64(p.max)},"AggregationTemporality":${temporality}}`;
 }
 
 function exemplars(list: OtlpExemplar[] | undefined): string {
