@@ -22,7 +22,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dirname } from 'node:path';
-import { BASELINES, QUICK, ROOT, dist, fmt, median, serveWorker, shuffle, spawnWorker } from './lib.js';
+import { BASELINES, COLLECTOR_DIST, QUICK, ROOT, dist, fmt, median, serveWorker, shuffle, spawnWorker } from './lib.js';
 import { ndjsonBatch, otlpBodies } from './gen.js';
 
 if (process.argv[2] === 'collector') await collectorWorker(process.argv[3], Number(process.argv[4] ?? 0));
@@ -88,7 +88,8 @@ async function compareBuilds() {
   const spanBodies = await otlpBodies(spanRequests, 1000);
   const warmRecords = [Buffer.from(ndjsonBatch(5000, 10_000_000))];
   const warmSpans = await otlpBodies(1, 1000);
-  const variants = [{ name: 'current', root: dist('') }, ...BASELINES.map((b) => ({ name: b.name, root: dirname(b.path) }))];
+  // The collector package's dist/ (store/, collector/), as a baseline's root is.
+  const variants = [{ name: 'current', root: COLLECTOR_DIST }, ...BASELINES.map((b) => ({ name: b.name, root: dirname(b.path) }))];
   const runs = {};
   for (let round = 0; round < rounds; round++) {
     for (const v of shuffle([...variants])) {

@@ -58,6 +58,11 @@ function storeContract(name: string, setup: () => Promise<{ store: Store; teardo
         tables.map((t) => `${t.name}:${t.engine}`),
         [
           'alert_events:MergeTree',
+          'otel_metrics_exponential_histogram:MergeTree',
+          'otel_metrics_gauge:MergeTree',
+          'otel_metrics_histogram:MergeTree',
+          'otel_metrics_sum:MergeTree',
+          'otel_metrics_summary:MergeTree',
           'otel_traces:MergeTree',
           'otel_traces_trace_id_ts:AggregatingMergeTree',
           'otel_traces_trace_id_ts_mv:MaterializedView',

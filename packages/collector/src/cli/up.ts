@@ -4,7 +4,7 @@
  * loopback. Stops cleanly on SIGINT/SIGTERM, flushing what is in flight.
  */
 import { relative } from 'node:path';
-import { openStore, migrate } from '../store/index.js';
+import { openStore, migrate, type Retention } from '../store/index.js';
 import { createCollector } from '../collector/index.js';
 import { startDemo, type Demo } from '../demo/index.js';
 import { AlertEvaluator, alertmanagerNotifier, webhookNotifier, type Notifier } from '../alerts/index.js';
@@ -17,11 +17,13 @@ export interface UpOptions {
   mcpPort: number;
   upstreamPort: number;
   ratePerAgent: number;
+  /** Table TTLs of spans and metric points; default: the environment's (retention.ts). */
+  retention?: Retention;
 }
 
 export async function upCommand(config: CliConfig, opts: UpOptions, print: (line: string) => void): Promise<() => Promise<void>> {
   const store = await openStore({ url: config.clickhouseUrl, dataDir: config.dataDir });
-  await migrate(store);
+  await migrate(store, undefined, { retention: opts.retention });
   // The same rules Grafana is provisioned with, evaluated here so alerts reach people without Grafana.
   const notifiers: Notifier[] = [];
   if (config.alertmanagerUrl) notifiers.push(alertmanagerNotifier({ url: config.alertmanagerUrl }));
@@ -50,7 +52,7 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
 
   const where = config.clickhouseUrl ? `ClickHouse at ${config.clickhouseUrl}` : `embedded ClickHouse under ${display(config.dataDir)}/clickhouse`;
   print('mcptrail is up');
-  print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces, records /v1/records, audit API /api/calls)`);
+  print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces and /v1/metrics, records /v1/records, audit API /api/calls)`);
   print(`  store         ${where}`);
   const targets = [config.alertmanagerUrl && `Alertmanager ${config.alertmanagerUrl}`, config.alertWebhookUrl && `webhook ${config.alertWebhookUrl}`].filter(Boolean);
   print(`  alerts        ${evaluator.rules.length} rules evaluated every minute → ${targets.length ? targets.join(', ') : 'no receiver (set MCPTRAIL_ALERTMANAGER_URL or MCPTRAIL_ALERT_WEBHOOK_URL)'}`);
