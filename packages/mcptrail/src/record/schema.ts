@@ -20,7 +20,7 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export const AUTH_METHODS = ['jwt', 'api_key', 'none'] as const;
+export const AUTH_METHODS = ['jwt', 'api_key', 'bearer', 'none'] as const;
 export const RATE_LIMIT_BUDGETS = ['', 'agent', 'tool', 'tenant', 'concurrency'] as const;
 
 const HEX32 = /^[0-9a-f]{32}$/;

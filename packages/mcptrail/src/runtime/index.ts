@@ -7,7 +7,7 @@ export type {
   UpstreamResponse,
   QueryValue,
 } from './upstream-client.js';
-export { UpstreamError, UpstreamNetworkError, UpstreamTimeoutError } from './errors.js';
+export { UpstreamError, UpstreamNetworkError, UpstreamResponseTooLargeError, UpstreamTimeoutError } from './errors.js';
 export { sanitizeUrl } from './url.js';
 export { createRedis, redisReady, closeRedis, DEFAULT_REDIS_URL, type CreateRedisOptions, type Redis } from './redis.js';
 export {
