@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import type { BatchTransport } from './transport.js';
 
 export type DropReason = 'spool_full' | 'queue_full' | 'rejected';
+export type DropEvent = 'shipper_drop' | 'span_drop';
 
 export interface DropReporterOptions {
   transport: BatchTransport;
@@ -19,6 +20,8 @@ export interface DropReporterOptions {
   instance: string;
   /** Directory to keep unsent counts in across restarts (the spool's). */
   stateDir?: string;
+  /** The event name reported: `shipper_drop` (records, read by the shipper-drops alert) or `span_drop`. */
+  event?: DropEvent;
   logger?: Logger;
 }
 
@@ -40,6 +43,8 @@ interface State {
 export function createDropReporter(opts: DropReporterOptions): DropReporter {
   const statePath = opts.stateDir ? join(opts.stateDir, 'drops.json') : undefined;
   const state: State = load(statePath);
+  const event = opts.event ?? 'shipper_drop';
+  const what = event === 'span_drop' ? 'spans' : 'audit records';
   let reported = 0;
 
   function save(): void {
@@ -56,7 +61,7 @@ export function createDropReporter(opts: DropReporterOptions): DropReporter {
     report(count, reason) {
       if (count <= 0) return;
       state.open[reason] = (state.open[reason] ?? 0) + count;
-      opts.logger?.warn({ event: 'shipper_drop', reason, count }, 'audit records dropped');
+      opts.logger?.warn({ event, reason, count }, `${what} dropped`);
       save();
     },
     get pending() {
@@ -66,7 +71,7 @@ export function createDropReporter(opts: DropReporterOptions): DropReporter {
       if (state.frozen.length === 0) {
         const ts = new Date().toISOString();
         for (const [reason, count] of Object.entries(state.open)) {
-          state.frozen.push(JSON.stringify({ ts, service: opts.service, instance: opts.instance, event: 'shipper_drop', reason, count }));
+          state.frozen.push(JSON.stringify({ ts, service: opts.service, instance: opts.instance, event, reason, count }));
         }
         state.open = {};
         save();
@@ -75,7 +80,7 @@ export function createDropReporter(opts: DropReporterOptions): DropReporter {
       const result = await opts.transport.send(state.frozen);
       if (!result.ok && result.retryable) return result.retryAfterMs ?? 0;
       if (result.ok) reported += state.frozen.reduce((n, line) => n + (JSON.parse(line) as { count: number }).count, 0);
-      else opts.logger?.error({ event: 'shipper_drop', status: result.status }, 'collector refused the drop report');
+      else opts.logger?.error({ event, status: result.status }, 'collector refused the drop report');
       state.frozen = [];
       save();
       return 'ok';
