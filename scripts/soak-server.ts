@@ -6,7 +6,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { createAuthenticator, createMcpHttpApp, createRecordSink, createShipper, instrument } from '../packages/mcptrail/src/index.js';
+import { createAuthenticator, createRecordSink, createShipper, instrument } from '../packages/mcptrail/src/index.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/fastify.js';
 
 const tools = { echo: { scope: 'crm:read' } };
 const shipper = createShipper({ url: `${process.env.SOAK_COLLECTOR_URL}/v1/records`, spoolDir: process.env.SOAK_SPOOL_DIR, flushIntervalMs: 100, retryMaxMs: 2_000 });

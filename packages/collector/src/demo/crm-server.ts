@@ -1,7 +1,8 @@
 /**
- * The demo CRM MCP server: three tools over a customer CRM, written the way a
- * server author would write them, then wrapped by one `instrument()` call and
- * served statelessly over Streamable HTTP with the production options on:
+ * The demo CRM MCP server: tools over a customer CRM, written the way a
+ * server author would write them, served statelessly over Streamable HTTP by
+ * mcptrail's fastify host (which instruments every server it builds, with
+ * the tool policies given once) with the production options on:
  * scopes at the edge, budgets (agent at the edge; tool, tenant and
  * concurrency in the pipeline), idempotent writes, the tenants' own upstream
  * OAuth tokens, retries and breakers, and output allow-lists.
@@ -9,7 +10,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import { instrument, createMcpHttpApp, registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
+import { registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
+import { createMcpHttpApp } from 'mcptrail/fastify';
 import {
   CircuitBreakers,
   createUpstreamClient,
@@ -180,23 +182,17 @@ export async function createCrmMcpApp(opts: CrmServerOptions): Promise<FastifyIn
   });
   const jobs = new Jobs({ maxRuntimeMs: 5 * 60_000 });
   return createMcpHttpApp({
-    serverFactory: () =>
-      instrument(buildServer(crm, jobs), {
-        service: CRM_SERVICE,
-        sink: opts.sink,
-        tools: CRM_TOOL_POLICIES,
-        limits: opts.limits,
-        concurrency: opts.concurrency,
-        idempotency: opts.idempotency,
-        logger: opts.logger,
-      }),
+    serverFactory: () => buildServer(crm, jobs),
     authenticator: opts.authenticator,
     sink: opts.sink,
     service: CRM_SERVICE,
     path: '/mcp',
     resourceUrl: opts.resourceUrl,
     tools: CRM_TOOL_POLICIES,
-    limits: opts.edgeLimits,
+    limits: opts.limits,
+    concurrency: opts.concurrency,
+    idempotency: opts.idempotency,
+    edgeLimits: opts.edgeLimits,
     scopesSupported: ['contacts:read', 'deals:write', 'refunds:write'],
     logger: opts.logger,
   });
