@@ -95,8 +95,16 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     { host, port: opts.upstreamPort ?? 3100 },
   );
 
-  const telemetry = startTelemetry({ serviceName: CRM_SERVICE, endpoint: opts.collectorUrl, headers: ingestHeaders(opts.ingestToken) });
   const logger = createLogger({ destination: opts.recordLog ?? join(opts.dataDir, 'mcp-server.log') });
+  // NodeSDK (a dependency of this package): spans through a disk spool like the records, metrics every 15 s.
+  const telemetry = startTelemetry({
+    serviceName: CRM_SERVICE,
+    collectorUrl: opts.collectorUrl,
+    ingestToken: opts.ingestToken,
+    spoolDir: join(opts.dataDir, 'spool', 'spans'),
+    metricExportIntervalMs: 15_000,
+    logger,
+  });
   // Records are spooled to disk before the call returns and shipped from there: a collector outage delays them, never loses them.
   const shipper = createShipper({ url: `${opts.collectorUrl}/v1/records`, token: opts.ingestToken, spoolDir: join(opts.dataDir, 'spool'), logger });
   const sink: RecordSink = createRecordSink({ logger, shipper });
@@ -305,8 +313,4 @@ function freePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-function ingestHeaders(token: string | undefined): Record<string, string> | undefined {
-  return token ? { authorization: `Bearer ${token}` } : undefined;
 }

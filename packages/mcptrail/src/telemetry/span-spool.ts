@@ -35,6 +35,8 @@ export interface SpoolingSpanExporterOptions {
   /** Backoff bounds (default 100 ms to 5 s). */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** How long forceFlush/shutdown wait for the collector (the spool keeps the rest). Default 2 s. */
+  drainTimeoutMs?: number;
 }
 
 export interface SpoolingSpanExporter extends SpanExporter {
@@ -86,6 +88,7 @@ export function createSpoolingSpanExporter(opts: SpoolingSpanExporterOptions): S
     flushIntervalMs: opts.flushIntervalMs,
     retryBaseMs: opts.retryBaseMs,
     retryMaxMs: opts.retryMaxMs,
+    drainTimeoutMs: opts.drainTimeoutMs ?? 2_000,
     // A span batch of 1,000 ResourceSpans is ~1.5 MB of JSON: well under the collector's body limit.
     maxBatch: 1000,
   });

@@ -147,7 +147,18 @@ export function joinTelemetry(opts: TelemetryOptions & { allSpans?: boolean } = 
 
 /** A BatchSpanProcessor exporting to the collector (through the span spool when one is configured). */
 export function mcptrailSpanProcessor(opts: TelemetryOptions = {}): SpanProcessor {
-  const processor = new BatchSpanProcessor(spanExporter(opts));
+  const exporter = spanExporter(opts);
+  const batch = new BatchSpanProcessor(exporter);
+  // A BatchSpanProcessor's forceFlush stops at the exporter; a spooling exporter has its own queue to ship.
+  const processor: SpanProcessor = {
+    onStart: (span: Span, parent: Context) => batch.onStart(span, parent),
+    onEnd: (span: ReadableSpan) => batch.onEnd(span),
+    forceFlush: async () => {
+      await batch.forceFlush();
+      await exporter.forceFlush?.();
+    },
+    shutdown: () => batch.shutdown(),
+  };
   Object.defineProperty(processor, OURS, { value: true });
   return processor;
 }
