@@ -92,6 +92,8 @@ const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
 async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Promise<void> {
   const path = opts.path ?? '/mcp';
+  const endpoints = app.hasDecorator('mcptrail') ? (app.mcptrail.endpoints as Map<string, Instrumentation>) : new Map<string, Instrumentation>();
+  if (endpoints.has(path)) throw new Error(`mcptrail: an MCP endpoint is already mounted at ${path}`);
   const instr = opts.instrumentation ?? createInstrumentation(opts);
   const policies = instr.options;
   const tracer = trace.getTracer(policies.tracerName ?? 'mcptrail');
@@ -128,7 +130,8 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
       authorizationServers: opts.authorizationServers,
       scopesSupported: opts.scopesSupported,
     });
-  app.get(WELL_KNOWN, async (req) => metadata(req));
+  // The path-less metadata URL belongs to the first endpoint mounted (RFC 9728 §3.1 inserts the path after it).
+  if (!app.hasRoute({ method: 'GET', url: WELL_KNOWN })) app.get(WELL_KNOWN, async (req) => metadata(req));
   if (path !== '/') app.get(`${WELL_KNOWN}${path}`, async (req) => metadata(req));
 
   // No policies and no edge budgets: nothing to check, and no promise to await per request.
@@ -231,8 +234,6 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
     return undefined;
   }
 
-  const endpoints = app.hasDecorator('mcptrail') ? (app.mcptrail.endpoints as Map<string, Instrumentation>) : new Map<string, Instrumentation>();
-  if (endpoints.has(path)) throw new Error(`mcptrail: an MCP endpoint is already mounted at ${path}`);
   endpoints.set(path, instr);
   if (!app.hasDecorator('mcptrail')) {
     const sinks = () => [...new Set([...endpoints.values()].map((i) => i.sink()))];
