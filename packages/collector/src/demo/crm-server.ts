@@ -8,6 +8,8 @@
  * OAuth tokens, retries and breakers, and output allow-lists.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
@@ -167,6 +169,23 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
   });
 
   return server;
+}
+
+/** The tools the demo server lists, as an agent's tools/list sees them (the banner names these). */
+export async function crmToolNames(): Promise<string[]> {
+  // Nothing is called: the upstream client and jobs only have to exist.
+  const server = buildServer(createUpstreamClient({ name: 'crm', baseUrl: 'http://127.0.0.1:9' }), new Jobs());
+  const client = new Client({ name: 'mcptrail-banner', version: '1.0.0' });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(b);
+  await client.connect(a);
+  try {
+    const { tools } = await client.listTools();
+    return tools.map((t) => t.name);
+  } finally {
+    await client.close();
+    await server.close();
+  }
 }
 
 export async function createCrmMcpApp(opts: CrmServerOptions): Promise<FastifyInstance> {

@@ -49,6 +49,8 @@ export interface TelemetryOptions extends TargetOptions {
   metrics?: boolean;
   /** Metric export interval. Default OTEL_METRIC_EXPORT_INTERVAL, else 60 s. */
   metricExportIntervalMs?: number;
+  /** How long spans wait in the batch before export. Default OTEL_BSP_SCHEDULE_DELAY, else 5 s. */
+  spanBatchDelayMs?: number;
   /** Span drops are logged here. */
   logger?: Logger;
   /** `auto` (default): NodeSDK when `@opentelemetry/sdk-node` is installed, else `basic`. */
@@ -148,7 +150,7 @@ export function joinTelemetry(opts: TelemetryOptions & { allSpans?: boolean } = 
 /** A BatchSpanProcessor exporting to the collector (through the span spool when one is configured). */
 export function mcptrailSpanProcessor(opts: TelemetryOptions = {}): SpanProcessor {
   const exporter = spanExporter(opts);
-  const batch = new BatchSpanProcessor(exporter);
+  const batch = new BatchSpanProcessor(exporter, opts.spanBatchDelayMs === undefined ? undefined : { scheduledDelayMillis: opts.spanBatchDelayMs });
   // A BatchSpanProcessor's forceFlush stops at the exporter; a spooling exporter has its own queue to ship.
   const processor: SpanProcessor = {
     onStart: (span: Span, parent: Context) => batch.onStart(span, parent),
