@@ -8,7 +8,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from './logger.js';
+import { errorFields, type Logger } from './logger.js';
 import type { BatchTransport } from './transport.js';
 
 export type DropReason = 'spool_full' | 'queue_full' | 'rejected';
@@ -42,18 +42,21 @@ interface State {
 
 export function createDropReporter(opts: DropReporterOptions): DropReporter {
   const statePath = opts.stateDir ? join(opts.stateDir, 'drops.json') : undefined;
-  const state: State = load(statePath);
+  const state: State = load(statePath, opts.logger);
   const event = opts.event ?? 'shipper_drop';
   const what = event === 'span_drop' ? 'spans' : 'audit records';
   let reported = 0;
+  let saveFailed = false;
 
   function save(): void {
     if (!statePath) return;
     try {
       writeFileSync(`${statePath}.tmp`, JSON.stringify(state));
       renameSync(`${statePath}.tmp`, statePath);
-    } catch {
-      // The counts stay in memory; only a restart would lose them.
+    } catch (err) {
+      // The counts stay in memory; only a restart would lose them. Said once, not per drop.
+      if (!saveFailed) opts.logger?.warn({ ...errorFields(err), event: 'drops_state_unsaved' }, 'drop counts could not be saved; they are kept in memory');
+      saveFailed = true;
     }
   }
 
@@ -91,13 +94,15 @@ export function createDropReporter(opts: DropReporterOptions): DropReporter {
   };
 }
 
-function load(path: string | undefined): State {
+function load(path: string | undefined, logger: Logger | undefined): State {
   if (path) {
     try {
       const s = JSON.parse(readFileSync(path, 'utf8')) as State;
       if (Array.isArray(s.frozen) && s.open && typeof s.open === 'object') return s;
-    } catch {
-      // First start, or nothing to report.
+      logger?.warn({ event: 'drops_state_unreadable' }, 'drops.json has an unexpected shape; unsent drop counts from before the restart are lost');
+    } catch (err) {
+      // No file is the first start; anything else means counts from before the restart are lost: say so.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger?.warn({ ...errorFields(err), event: 'drops_state_unreadable' }, 'drops.json could not be read; unsent drop counts from before the restart are lost');
     }
   }
   return { frozen: [], open: {} };

@@ -195,6 +195,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
         return await send(token);
       } catch (err) {
         if (!credentials || token === undefined || !(err instanceof UpstreamError) || err.status !== 401) throw err;
+        // Invalidation is advisory: the refresh below replaces the token either way.
         await credentials.invalidate(tenantId, token).catch(() => false);
         authResends++;
         return send(await bearerToken(credentials, tenantId, call));

@@ -82,6 +82,7 @@ export class RateLimits {
       if (!bucket) continue;
       const refusal = await this.consume(budget, bucket, key);
       if (refusal) {
+        // A refund lost to a store error over-charges one point until the bucket refills; store failures are reported by the degraded signal.
         await Promise.all(taken.map(([b, k]) => b.reward(k, 1).catch(() => undefined)));
         return refusal;
       }
