@@ -7,8 +7,8 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { createLogger, createRecordSink, createShipper, errorFields, type Logger, type RecordSink, type Shipper } from '../record/index.js';
+import { pino } from '../record/pino.js';
 import { joinTelemetry, startTelemetry, telemetryRunning, type Telemetry } from '../telemetry/index.js';
 import { resolveTargets } from '../telemetry/targets.js';
 import type { InstrumentOptions } from './instrumentation.js';
@@ -36,7 +36,7 @@ export function watchSink(s: RecordSink, opts: InstrumentOptions): RecordSink {
 export function defaultSink(opts: InstrumentOptions, service: string): RecordSink {
   if (sink) return sink;
   // stdout may be the MCP stdio channel: record lines go to stderr.
-  const logger = createLogger({ destination: pino.destination({ dest: 2, sync: false }) });
+  const logger = createLogger({ destination: pino().destination({ dest: 2, sync: false }) });
   let shipper: Shipper | undefined;
   let spoolDir: string | undefined;
   if (opts.collectorUrl !== false) {

@@ -1,27 +1,25 @@
 /**
- * Semantic-convention names mcptrail emits. Stable ones are imported from
- * `@opentelemetry/semantic-conventions`; the MCP and GenAI ones are still
- * incubating (and, since 1.45, marked as moved to the GenAI conventions
- * repository), so they are copied here as the package's README asks of
- * instrumentation libraries, rather than imported from `/incubating` at run
- * time (a 1.2 MB module whose names may change in a minor release).
- * test/semconv.test.ts holds every copy equal to the package's constant.
+ * Semantic-convention names mcptrail emits, copied from
+ * `@opentelemetry/semantic-conventions` rather than imported at run time:
+ * the MCP and GenAI ones are incubating (since 1.45 marked as moved to the
+ * GenAI conventions repository), which the package's README asks
+ * instrumentation libraries to copy; the stable ones are copied too, so
+ * importing mcptrail does not load the package (import time, BENCHMARKS.md
+ * §7). test/semconv.test.ts holds every copy equal to the package's constant.
  */
-export {
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_METHOD,
-  ATTR_HTTP_REQUEST_RESEND_COUNT,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_NETWORK_TRANSPORT,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-  ATTR_SERVICE_NAME,
-  ATTR_URL_FULL,
-  NETWORK_TRANSPORT_VALUE_PIPE,
-  NETWORK_TRANSPORT_VALUE_TCP,
-} from '@opentelemetry/semantic-conventions';
+export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_HTTP_REQUEST_METHOD = 'http.request.method';
+export const ATTR_HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count';
+export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
+export const ATTR_NETWORK_TRANSPORT = 'network.transport';
+export const ATTR_SERVER_ADDRESS = 'server.address';
+export const ATTR_SERVER_PORT = 'server.port';
+export const ATTR_SERVICE_NAME = 'service.name';
+export const ATTR_URL_FULL = 'url.full';
+export const NETWORK_TRANSPORT_VALUE_PIPE = 'pipe';
+export const NETWORK_TRANSPORT_VALUE_TCP = 'tcp';
 
-// Copies of @opentelemetry/semantic-conventions/incubating (checked by test/semconv.test.ts).
+// Incubating.
 export const ATTR_MCP_METHOD_NAME = 'mcp.method.name';
 export const ATTR_MCP_PROTOCOL_VERSION = 'mcp.protocol.version';
 export const ATTR_MCP_SESSION_ID = 'mcp.session.id';

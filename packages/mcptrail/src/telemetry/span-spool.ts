@@ -11,9 +11,9 @@
  * counts spans exactly; a batch body is those entries joined into one
  * `ExportTraceServiceRequest` (the collector accepts repeated resources).
  */
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { lazy } from '../lazy.js';
 import { createHttpBatchTransport, createShipper, type BatchBody, type Logger, type Shipper, type ShipperStats } from '../record/index.js';
 
 export interface SpoolingSpanExporterOptions {
@@ -63,10 +63,14 @@ const OTLP_SPANS_BODY: BatchBody = {
 };
 
 const decoder = new TextDecoder();
+const transformer = lazy<typeof import('@opentelemetry/otlp-transformer')>('@opentelemetry/otlp-transformer');
+// ExportResultCode of @opentelemetry/core (SUCCESS 0, FAILED 1): a stable enum of the exporter contract.
+const SUCCESS = 0 as ExportResult['code'];
+const FAILED = 1 as ExportResult['code'];
 
 /** The ResourceSpans entry of one span, as the OTLP/JSON exporter encodes it. */
 export function spanLine(span: ReadableSpan): string | undefined {
-  const bytes = JsonTraceSerializer.serializeRequest([span]);
+  const bytes = transformer().JsonTraceSerializer.serializeRequest([span]);
   if (!bytes) return undefined;
   const json = decoder.decode(bytes);
   // One span, one resource: the request is exactly {"resourceSpans":[<entry>]}.
@@ -96,7 +100,7 @@ export function createSpoolingSpanExporter(opts: SpoolingSpanExporterOptions): S
   return {
     export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
       if (stopped) {
-        done({ code: ExportResultCode.FAILED, error: new Error('exporter is shut down') });
+        done({ code: FAILED, error: new Error('exporter is shut down') });
         return;
       }
       let unencodable = 0;
@@ -106,7 +110,7 @@ export function createSpoolingSpanExporter(opts: SpoolingSpanExporterOptions): S
         else shipper.enqueueJson!(line);
       }
       // On disk now (or counted as dropped by the spool): the SDK's part is done.
-      done(unencodable === 0 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(`${unencodable} span(s) could not be encoded`) });
+      done(unencodable === 0 ? { code: SUCCESS } : { code: FAILED, error: new Error(`${unencodable} span(s) could not be encoded`) });
     },
     async forceFlush(): Promise<void> {
       await shipper.flush();

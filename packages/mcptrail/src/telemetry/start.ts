@@ -21,13 +21,10 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { metrics, type Context, type TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator, getNumberFromEnv } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, type ReadableSpan, type Span, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { Resource } from '@opentelemetry/resources';
+import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { lazy } from '../lazy.js';
 import type { Logger } from '../record/index.js';
 import { addMeterProvider } from './meters.js';
 import { registeredTracerProvider, spanProcessorList } from './otel-internals.js';
@@ -66,6 +63,15 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
+// The SDK pieces are loaded when telemetry is set up, not when mcptrail is imported (lazy.ts).
+const core = lazy<typeof import('@opentelemetry/core')>('@opentelemetry/core');
+const resources = lazy<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
+const sdkMetrics = lazy<typeof import('@opentelemetry/sdk-metrics')>('@opentelemetry/sdk-metrics');
+const sdkTraceBase = lazy<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
+const sdkTraceNode = lazy<typeof import('@opentelemetry/sdk-trace-node')>('@opentelemetry/sdk-trace-node');
+const traceExporter = lazy<typeof import('@opentelemetry/exporter-trace-otlp-http')>('@opentelemetry/exporter-trace-otlp-http');
+const metricExporter = lazy<typeof import('@opentelemetry/exporter-metrics-otlp-http')>('@opentelemetry/exporter-metrics-otlp-http');
+
 /** Processors mcptrail built: a joined provider is never given a second one. */
 const OURS = Symbol.for('mcptrail.spanProcessor');
 let metricReaderHandedOut = false;
@@ -92,10 +98,10 @@ export function startTelemetry(opts: TelemetryOptions = {}): Telemetry {
     return { engine: 'node-sdk', forceFlush: () => flushAll(processors, readers), shutdown: () => sdk.shutdown() };
   }
 
-  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors: processors });
+  const tracerProvider = new (sdkTraceNode().NodeTracerProvider)({ resource, spanProcessors: processors });
   // undefined context manager → the SDK's default AsyncLocalStorageContextManager.
   tracerProvider.register({ propagator, contextManager: undefined });
-  const meterProvider = readers.length ? new MeterProvider({ resource, readers }) : undefined;
+  const meterProvider = readers.length ? new (sdkMetrics().MeterProvider)({ resource, readers }) : undefined;
   if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
   return {
     engine: 'basic',
@@ -128,7 +134,7 @@ export function joinTelemetry(opts: TelemetryOptions & { allSpans?: boolean } = 
   let own: MeterProvider | undefined;
   let detach = () => {};
   if (opts.metrics !== false && !metricReaderHandedOut) {
-    own = new MeterProvider({ resource: buildResource(opts), readers: [metricReader(opts)] });
+    own = new (sdkMetrics().MeterProvider)({ resource: buildResource(opts), readers: [metricReader(opts)] });
     detach = addMeterProvider(own);
   }
   return {
@@ -150,7 +156,7 @@ export function joinTelemetry(opts: TelemetryOptions & { allSpans?: boolean } = 
 /** A BatchSpanProcessor exporting to the collector (through the span spool when one is configured). */
 export function mcptrailSpanProcessor(opts: TelemetryOptions = {}): SpanProcessor {
   const exporter = spanExporter(opts);
-  const batch = new BatchSpanProcessor(exporter, opts.spanBatchDelayMs === undefined ? undefined : { scheduledDelayMillis: opts.spanBatchDelayMs });
+  const batch = new (sdkTraceBase().BatchSpanProcessor)(exporter, opts.spanBatchDelayMs === undefined ? undefined : { scheduledDelayMillis: opts.spanBatchDelayMs });
   // A BatchSpanProcessor's forceFlush stops at the exporter; a spooling exporter has its own queue to ship.
   const processor: SpanProcessor = {
     onStart: (span: Span, parent: Context) => batch.onStart(span, parent),
@@ -173,16 +179,16 @@ export function mcptrailMetricReader(opts: TelemetryOptions = {}): MetricReader 
 
 function metricReader(opts: TelemetryOptions): MetricReader {
   const targets = resolveTargets(targetOptions(opts));
-  return new PeriodicExportingMetricReader({
-    exporter: new OTLPMetricExporter({ url: targets.metricsUrl, headers: targets.metricHeaders }),
-    exportIntervalMillis: opts.metricExportIntervalMs ?? getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000,
+  return new (sdkMetrics().PeriodicExportingMetricReader)({
+    exporter: new (metricExporter().OTLPMetricExporter)({ url: targets.metricsUrl, headers: targets.metricHeaders }),
+    exportIntervalMillis: opts.metricExportIntervalMs ?? core().getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000,
   });
 }
 
 function spanExporter(opts: TelemetryOptions): SpanExporter {
   const targets = resolveTargets(targetOptions(opts));
   const dir = opts.spoolDir === false ? undefined : (opts.spoolDir ?? (process.env.MCPTRAIL_SPOOL_DIR ? join(process.env.MCPTRAIL_SPOOL_DIR, 'spans') : undefined));
-  if (!dir) return new OTLPTraceExporter({ url: targets.tracesUrl, headers: targets.traceHeaders });
+  if (!dir) return new (traceExporter().OTLPTraceExporter)({ url: targets.tracesUrl, headers: targets.traceHeaders });
   return createSpoolingSpanExporter({
     url: targets.tracesUrl,
     dir,
@@ -199,10 +205,12 @@ function targetOptions(opts: TelemetryOptions): TargetOptions {
 
 function buildResource(opts: TelemetryOptions): Resource {
   const attributes = { ...opts.resourceAttributes, ...(opts.serviceName ? { [ATTR_SERVICE_NAME]: opts.serviceName } : {}) };
+  const { defaultResource, detectResources, envDetector, resourceFromAttributes } = resources();
   return defaultResource().merge(resourceFromAttributes(attributes)).merge(detectResources({ detectors: [envDetector] }));
 }
 
 function w3cPropagator(): TextMapPropagator {
+  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = core();
   return new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 }
 

@@ -14,7 +14,6 @@
  * plus `Authorization: Bearer` with the ingest token (MCPTRAIL_INGEST_TOKEN)
  * unless those variables set one.
  */
-import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 
 export const DEFAULT_COLLECTOR_URL = 'http://127.0.0.1:4318';
 /** @deprecated kept for existing imports; the same URL as DEFAULT_COLLECTOR_URL. */
@@ -56,7 +55,7 @@ export function resolveTargets(opts: TargetOptions = {}, env: NodeJS.ProcessEnv 
 
 function otlpHeaders(fromEnv: string | undefined, token: string | undefined, fromCode: Record<string, string> | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parseKeyPairsIntoRecord(fromEnv))) headers[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(parseHeaderList(fromEnv))) headers[k.toLowerCase()] = v;
   for (const [k, v] of Object.entries(fromCode ?? {})) headers[k.toLowerCase()] = v;
   if (token && headers.authorization === undefined) headers.authorization = `Bearer ${token}`;
   return headers;
@@ -64,4 +63,29 @@ function otlpHeaders(fromEnv: string | undefined, token: string | undefined, fro
 
 function trimSlash(url: string | undefined): string | undefined {
   return url ? url.replace(/\/+$/, '') : undefined;
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS: `key=value` pairs separated by commas, values
+ * percent-encoded (the OTel environment specification; what the SDK's own
+ * parser accepts). Written here so reading the environment does not load
+ * @opentelemetry/core at import.
+ */
+export function parseHeaderList(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (value ?? '').split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const key = pair.slice(0, eq).trim();
+    const raw = pair.slice(eq + 1).trim();
+    if (!key) continue;
+    try {
+      out[key] = decodeURIComponent(raw);
+    } catch (err) {
+      // A malformed escape: keep the value as written rather than lose the header.
+      if (!(err instanceof URIError)) throw err;
+      out[key] = raw;
+    }
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { createBucket, type LimitsStore } from './buckets.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { createBucket, rateLimiterFlexible, type LimitsStore } from './buckets.js';
 import { DegradedSignal } from './degraded.js';
 import {
   isBucketSpec,
@@ -99,7 +99,7 @@ export class RateLimits {
       if (this.signal.fallbackDecisions === before) this.signal.storeAnswered();
       return undefined;
     } catch (err) {
-      if (err instanceof RateLimiterRes) {
+      if (err instanceof rateLimiterFlexible().RateLimiterRes) {
         if (this.signal.fallbackDecisions === before) this.signal.storeAnswered();
         return refusal(budget, err.msBeforeNext);
       }
