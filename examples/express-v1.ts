@@ -14,8 +14,7 @@ const app = express().use(express.json());
 app.post('/mcp', requireBearerAuth({ verifier }), async (req, res) => {
   const server = instrument(new McpServer({ name: 'crm-mcp', version: '1.0.0' })); // the one line
   server.registerTool('crm.search_contacts', { inputSchema: { query: z.string() } }, async ({ query }) => ({ content: [{ type: 'text', text: `no contact matches ${query}` }] }));
-  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-  await server.connect(transport);
-  await transport.handleRequest(req, res, req.body);
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined }); // stateless
+  await server.connect(transport).then(() => transport.handleRequest(req, res, req.body));
 });
 const listener = app.listen(Number(process.env.PORT ?? 3000), () => console.log('listening on', listener.address()));

@@ -215,3 +215,31 @@ test('a record the sink cannot take is logged (class, code) instead of vanishing
   assert.doesNotMatch(log, /canary-xyz/, 'never the message');
   await client.close();
 });
+
+test('the call signal, made on first read: fires at the deadline, starts aborted when read after it, follows the SDK cancel', async () => {
+  const { CallAbort } = await import('../packages/mcptrail/src/instrument/call-abort.js');
+  const deadline = new Error('deadline');
+  const early = new CallAbort(undefined);
+  const seen = early.signal;
+  early.abort(deadline);
+  assert.equal(seen.aborted, true);
+  assert.equal(seen.reason, deadline);
+
+  const late = new CallAbort(undefined);
+  late.abort(deadline);
+  assert.equal(late.signal.aborted, true, 'read after the deadline: already aborted');
+  assert.equal(late.signal.reason, deadline);
+
+  const sdk = new AbortController();
+  const cancelled = new CallAbort(sdk.signal);
+  const s = cancelled.signal;
+  sdk.abort(new Error('client cancelled'));
+  assert.equal(s.aborted, true);
+  assert.equal((s.reason as Error).message, 'client cancelled');
+  cancelled.abort(deadline);
+  assert.equal((s.reason as Error).message, 'client cancelled', 'the first reason stays');
+
+  const sdk2 = new AbortController();
+  sdk2.abort(new Error('gone before'));
+  assert.equal(new CallAbort(sdk2.signal).signal.aborted, true, 'an SDK signal already aborted');
+});

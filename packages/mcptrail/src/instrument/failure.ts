@@ -54,7 +54,7 @@ export class CallDeadlineError extends Error {
  * one reaction rather than Promise.race + finally: with async hooks on (any
  * OTel context manager), every promise a call creates costs a hook round trip.
  */
-export function withinBudget<T>(work: T | PromiseLike<T>, remainingMs: number, deadline?: AbortController): Promise<T> {
+export function withinBudget<T>(work: T | PromiseLike<T>, remainingMs: number, deadline?: { abort(reason: unknown): void }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       const err = new CallDeadlineError();

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { context, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { missingScope } from '../auth/index.js';
 import { runWithCall, type CallContext } from '../context/index.js';
+import { CallAbort } from './call-abort.js';
 import { newCallContext } from './call-context.js';
 import { errorClass, errorCode, errorFields, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import {
@@ -103,9 +104,8 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     const t0 = performance.now();
 
     const { span, parent } = startCallSpan(tracer, tool, info, callId);
-    // Aborts at the deadline (and when the agent cancels): the handler's signal and the upstream client's.
-    const deadline = new AbortController();
-    const unlinkAbort = forwardAbort(info.signal, deadline);
+    // Fires at the deadline and when the agent cancels: the handler's signal and the upstream client's.
+    const abort = new CallAbort(info.signal);
     if (toolVersion) span.setAttribute('mcptrail.tool.version', toolVersion);
     if (toolDeprecated) {
       span.setAttribute('mcptrail.tool.deprecated', true);
@@ -120,7 +120,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       tool,
       startedAt,
       budgetMs,
-      signal: deadline.signal,
+      abort,
     });
     // One object the stages fill in and the record is built from (no per-call spread).
     const facts: RecordFacts = {
@@ -189,13 +189,13 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
 
         const self = this;
         const run = () => {
-          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(self, withSignal(a, deadline.signal))));
+          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(self, withSignal(a, abort))));
           // The slot is the handler's until it settles, not until the agent is answered at the deadline.
           if (release) {
             holdUntilSettled(work, release);
             release = undefined;
           }
-          return withinBudget(work, Deadline.of(ctx).remainingMs(), deadline);
+          return withinBudget(work, Deadline.of(ctx).remainingMs(), abort);
         };
 
         if (!idempotent) {
@@ -243,7 +243,6 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       }
     } finally {
       release?.();
-      unlinkAbort();
       span.end();
       emitSafely(sink, ctx, facts, t0, args, redact, logger);
       metrics?.recordCall(facts.durationMs, tool, info.protocolVersion, errorType, ctx.tenantId);
@@ -290,32 +289,21 @@ function emitSafely(
   }
 }
 
-/** The SDK's abort (the agent cancelled, the connection closed) reaches the call's own controller; returns the unlink. */
-function forwardAbort(source: AbortSignal | undefined, target: AbortController): () => void {
-  if (!source) return noop;
-  if (source.aborted) {
-    target.abort(source.reason);
-    return noop;
-  }
-  const forward = () => target.abort(source.reason);
-  source.addEventListener('abort', forward, { once: true });
-  return () => source.removeEventListener('abort', forward);
-}
-
-const noop = () => {};
-
 /**
  * The handler's arguments with the call's signal in its `extra` (v1:
  * `extra.signal`, v2: `ctx.mcpReq.signal`), which fires at the deadline as
- * well as on cancellation. Both SDKs build `extra` as plain objects of
- * closures (v2 spreads them itself), so a shallow copy is safe.
+ * well as on cancellation, made when first read. Both SDKs build `extra` as
+ * plain objects of closures (v2 spreads them itself), so a shallow copy is safe.
  */
-function withSignal(a: unknown[], signal: AbortSignal): unknown[] {
+function withSignal(a: unknown[], abort: CallAbort): unknown[] {
   const last = a.length - 1;
   const extra = a[last] as Record<string, any> | undefined;
   if (!extra || typeof extra !== 'object') return a;
   const copy = a.slice();
-  copy[last] = extra.mcpReq && typeof extra.mcpReq === 'object' ? { ...extra, mcpReq: { ...extra.mcpReq, signal } } : { ...extra, signal };
+  copy[last] =
+    extra.mcpReq && typeof extra.mcpReq === 'object'
+      ? { ...extra, mcpReq: { ...extra.mcpReq, get signal() { return abort.signal; } } }
+      : { ...extra, get signal() { return abort.signal; } };
   return copy;
 }
 
