@@ -103,6 +103,8 @@ test('the banner names the tools the server lists', async () => {
   const { tools } = await client.listTools();
   await client.close();
   assert.ok(tools.length >= 6, `${tools.length} tools`);
+  // demo.json is written before the banner is printed.
+  await waitFor('the banner', async () => (upOutput.includes('Ctrl-C stops everything') ? true : undefined));
   const banner = upOutput.split('\n').find((l) => l.includes('demo MCP')) ?? '';
   assert.match(banner, new RegExp(`\\(${tools.length} tools: `));
   for (const t of tools) assert.ok(banner.includes(t.name), `banner names ${t.name}: ${banner}`);

@@ -52,13 +52,14 @@ export function instrument<S extends McpServerLike>(server: S, options?: Instrum
 
   const instr = instrumentationOf(options);
   const opts = instr.options;
+  const state = instr.state(server);
   const deps: PipelineDeps = {
     service: instr.service(server),
     sink: instr.sink(server),
     tracer: instr.tracer,
-    limits: opts.limits,
-    concurrency: opts.concurrency,
-    idempotency: opts.idempotency,
+    limits: state.limits,
+    concurrency: state.concurrency,
+    idempotency: state.idempotency,
     logger: instr.logger(server),
     identify: identityResolver(opts, () => clientName(server)),
     metrics: instr.metrics,

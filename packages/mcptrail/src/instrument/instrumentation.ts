@@ -11,12 +11,13 @@
  */
 import { trace, type Tracer } from '@opentelemetry/api';
 import type { Logger, RecordSink } from '../record/index.js';
-import type { ConcurrencyCap, IdempotencyStore, RateLimits } from '../runtime/index.js';
+import type { ConcurrencyCap, IdempotencyStore, LimitsConfig, RateLimits } from '../runtime/index.js';
 import type { IdentityOptions } from './identity.js';
 import { serverMetrics, type ServerMetrics } from './metrics.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
 import { defaultSink, ensureTelemetry, watchSink } from './process.js';
 import { serverName } from './sdk-internals.js';
+import { sharedState, type SharedState } from './shared-state.js';
 
 export interface InstrumentOptions extends IdentityOptions {
   /**
@@ -42,12 +43,15 @@ export interface InstrumentOptions extends IdentityOptions {
    * (`rate_limited: true`, `retry_after_seconds`, `budget`): typically the
    * per-tool and per-tenant ones. The per-agent budget belongs at the HTTP
    * edge (`edgeLimits` of the fastify plugin, answered 429 + Retry-After).
+   * A LimitsConfig is built on Redis when MCPTRAIL_REDIS_URL is set, else in memory.
    */
-  limits?: RateLimits;
-  /** In-flight calls per tenant (MemoryConcurrencyCap / RedisConcurrencyCap). */
-  concurrency?: ConcurrencyCap;
-  /** Deduplicates write tools (policy `kind: 'write'` or `idempotent: true`). */
-  idempotency?: IdempotencyStore;
+  limits?: RateLimits | LimitsConfig;
+  /** In-flight calls per tenant: a cap, or its size (on Redis with MCPTRAIL_REDIS_URL, else per process). */
+  concurrency?: ConcurrencyCap | number;
+  /** Deduplicates write tools (policy `kind: 'write'` or `idempotent: true`): a store, or true for the default one. */
+  idempotency?: IdempotencyStore | boolean;
+  /** Redis for the declarative limits and stores above. Default env MCPTRAIL_REDIS_URL. */
+  redisUrl?: string;
   /** Operational lines (a deprecated tool's warn line, a failing sink). Default: the default sink's logger. */
   logger?: Logger;
   /** Put the tenant on `mcp.server.operation.duration` (one series per tenant × tool × error type). Default false. */
@@ -83,6 +87,8 @@ export interface Instrumentation {
   sink(server?: unknown): RecordSink;
   /** The logger for operational lines, if any. */
   logger(server?: unknown): Logger | undefined;
+  /** Limits and stores, built once from the options (instances as given). */
+  state(server?: unknown): SharedState;
 }
 
 const byOptions = new WeakMap<object, Instrumentation>();
@@ -112,6 +118,7 @@ export function createInstrumentation(options: InstrumentOptions = {}): Instrume
   const metrics = serverMetrics({ tenantLabel: opts.metricsTenantLabel });
   let service: string | undefined;
   let sink: RecordSink | undefined;
+  let state: SharedState | undefined;
 
   const self: Instrumentation = {
     [COMPILED]: true,
@@ -139,6 +146,9 @@ export function createInstrumentation(options: InstrumentOptions = {}): Instrume
     },
     logger(server) {
       return opts.logger ?? (opts.sink ? undefined : defaultSinkLogger(self, server));
+    },
+    state(server) {
+      return (state ??= sharedState(opts, self.service(server), self.logger(server)));
     },
   };
   return self;

@@ -12,6 +12,7 @@ import { pino } from '../record/pino.js';
 import { joinTelemetry, startTelemetry, telemetryRunning, type Telemetry } from '../telemetry/index.js';
 import { resolveTargets } from '../telemetry/targets.js';
 import type { InstrumentOptions } from './instrumentation.js';
+import { closeSharedState } from './shared-state.js';
 
 interface DefaultSink extends RecordSink {
   logger: Logger;
@@ -86,7 +87,7 @@ export async function flush(): Promise<void> {
 export function shutdown(): Promise<void> {
   return (shuttingDown ??= (async () => {
     removeSignals();
-    const results = await Promise.allSettled([sink?.close(), telemetry?.shutdown(), ...[...watched].map((s) => s.flush())]);
+    const results = await Promise.allSettled([sink?.close(), telemetry?.shutdown(), closeSharedState(sink?.logger), ...[...watched].map((s) => s.flush())]);
     sink = undefined;
     telemetry = undefined;
     telemetryTried = false;
