@@ -34,7 +34,7 @@ test('targets: per-signal OTLP variables win even over a URL in code; the base U
   assert.deepEqual(auth.metricHeaders, { authorization: 'Basic abc', 'x-team': 'a' }, 'an explicit authorization header is kept');
 });
 
-test('the default spool directory held by another live process: the next slot is used', async () => {
+test('the default spool directory held by another live process: the next slot is used, for records and spans', async () => {
   const root = mkdtempSync(join(tmpdir(), 'mcptrail-defaults-'));
   const dir = join(root, 'svc');
   // Another process (a second replica) holds the spool directory.
@@ -45,8 +45,9 @@ test('the default spool directory held by another live process: the next slot is
   });
   try {
     const server = new McpServer({ name: 'svc', version: '1' });
-    instrument(server, { spoolDir: dir, collectorUrl: 'http://127.0.0.1:9', telemetry: false, handleSignals: false });
+    instrument(server, { spoolDir: dir, collectorUrl: 'http://127.0.0.1:9', handleSignals: false });
     assert.ok(existsSync(`${dir}.2`), `slot 2 taken: ${readdirSync(root).join(', ')}`);
+    assert.ok(existsSync(join(`${dir}.2`, 'spans')), 'the spans spool next to the records, in the same slot');
     await shutdown();
   } finally {
     holder.kill();

@@ -55,7 +55,9 @@ export function hostPrincipal(authInfo: AuthInfoLike | undefined): Principal | u
  * calls without a credential, and only when no agent is configured.
  */
 export function identityResolver(opts: IdentityOptions, declaredClient: () => string | undefined): Identify {
-  const tenant = opts.tenant ?? process.env.MCPTRAIL_TENANT ?? '';
+  // Read when first needed: a stateless server resolves identities per request, and mostly from its own Principal.
+  let configured: string | undefined;
+  const tenantOf = () => (configured ??= opts.tenant ?? process.env.MCPTRAIL_TENANT ?? '');
   const custom = opts.principal;
   return (authInfo) => {
     const verified = hostPrincipal(authInfo);
@@ -64,7 +66,7 @@ export function identityResolver(opts: IdentityOptions, declaredClient: () => st
     if (authInfo) {
       const extra = authInfo.extra ?? {};
       return {
-        tenantId: text(mapped?.tenantId) ?? text(extra.tenant_id) ?? tenant,
+        tenantId: text(mapped?.tenantId) ?? text(extra.tenant_id) ?? tenantOf(),
         agentId: text(mapped?.agentId) ?? text(authInfo.clientId) ?? '',
         subject: text(mapped?.subject) ?? text(extra.sub) ?? '',
         scopes: strings(mapped?.scopes) ?? strings(authInfo.scopes) ?? [],
@@ -73,7 +75,7 @@ export function identityResolver(opts: IdentityOptions, declaredClient: () => st
       };
     }
     return {
-      tenantId: text(mapped?.tenantId) ?? tenant,
+      tenantId: text(mapped?.tenantId) ?? tenantOf(),
       agentId: text(mapped?.agentId) ?? opts.agent ?? declaredClient() ?? '',
       subject: text(mapped?.subject) ?? '',
       scopes: strings(mapped?.scopes) ?? [],

@@ -140,8 +140,9 @@ export function createInstrumentation(options: InstrumentOptions = {}): Instrume
     sink(server) {
       if (sink) return sink;
       const name = self.service(server);
-      if (opts.telemetry ?? opts.sink === undefined) ensureTelemetry(opts, name);
       sink = opts.sink ? watchSink(opts.sink, opts) : defaultSink(opts, name);
+      // After the sink: spans spool next to its records (the same slot) and drops go to its logger.
+      if (opts.telemetry ?? opts.sink === undefined) ensureTelemetry(opts, name);
       return sink;
     },
     logger(server) {

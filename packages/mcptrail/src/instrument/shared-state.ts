@@ -41,13 +41,17 @@ export interface SharedState {
 let redis: Redis | undefined;
 
 export function sharedState(input: SharedStateInput, service: string, logger: Logger | undefined): SharedState {
+  const { limits, concurrency, idempotency } = input;
+  // Instances (or nothing) given: nothing to build, no environment to read.
+  if ((limits === undefined || limits instanceof RateLimits) && typeof concurrency !== 'number' && idempotency !== true) {
+    return { limits, concurrency, idempotency: idempotency || undefined };
+  }
   const url = input.redisUrl ?? (process.env.MCPTRAIL_REDIS_URL || undefined);
   const keyPrefix = `mcptrail:${service}:`;
   const onEvent = limitsEventLogger(logger);
   const client = () => (redis ??= connect(url, logger));
   const store = (): LimitsStore => (url ? { kind: 'redis', redis: client(), keyPrefix } : { kind: 'memory' });
 
-  const { limits, concurrency, idempotency } = input;
   return {
     limits: limits === undefined || limits instanceof RateLimits ? limits : new RateLimits(limits, { store: store(), onEvent }),
     concurrency:
