@@ -15,7 +15,6 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import {
   createAuthenticator,
-  createMcpHttpApp,
   createRecordSink,
   createShipper,
   createUpstreamClient,
@@ -23,9 +22,10 @@ import {
   instrument,
   startTelemetry,
 } from '../packages/mcptrail/src/index.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/fastify.js';
 
 const collectorUrl = process.env.SOAK_COLLECTOR_URL!;
-const telemetry = process.env.SOAK_TRACES === '1' ? startTelemetry({ serviceName: 'soak-mcp', endpoint: collectorUrl }) : undefined;
+const telemetry = process.env.SOAK_TRACES === '1' ? startTelemetry({ serviceName: 'soak-mcp', endpoint: collectorUrl, spoolDir: process.env.SOAK_SPOOL_DIR ? `${process.env.SOAK_SPOOL_DIR}/spans` : false }) : undefined;
 const tools = {
   echo: { scope: 'crm:read' },
   refund: { scope: 'crm:write', kind: 'write' as const, budgetMs: 5_000 },

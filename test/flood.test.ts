@@ -20,7 +20,8 @@ import { after, before, describe, test } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
-import { createMcpHttpApp, instrument } from '../packages/mcptrail/src/instrument/index.js';
+import { instrument } from '../packages/mcptrail/src/instrument/index.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/fastify.js';
 import { CallRecordSchema, createRecordSink, createShipper, emptyRecord, type CallRecord, type RecordSink, type Shipper } from '../packages/mcptrail/src/record/index.js';
 import { connectClient, installTracing } from './support/mcp-harness.js';
 

@@ -11,7 +11,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
-import { createMcpHttpApp, instrument } from '../packages/mcptrail/src/instrument/index.js';
+import { instrument } from '../packages/mcptrail/src/instrument/index.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/fastify.js';
 import { createLogger } from '../packages/mcptrail/src/record/index.js';
 import { AUDIENCE, ISSUER, mintHs256, standardClaims } from './support/auth-keys.js';
 import {

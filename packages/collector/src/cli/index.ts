@@ -36,6 +36,11 @@ environment:
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `mcptrail calls --json | head`: the reader leaving early is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   const out = (text: string) => process.stdout.write(text + '\n');
   try {
     switch (command) {

@@ -58,7 +58,7 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   print(`  alerts        ${evaluator.rules.length} rules evaluated every minute → ${targets.length ? targets.join(', ') : 'no receiver (set MCPTRAIL_ALERTMANAGER_URL or MCPTRAIL_ALERT_WEBHOOK_URL)'}`);
   if (demo) {
     const tenants = [...new Set(demo.file.agents.map((a) => a.tenantId))];
-    print(`  demo MCP      ${demo.file.mcpUrl}  (crm.search_contacts, crm.update_deal, crm.issue_refund)`);
+    print(`  demo MCP      ${demo.file.mcpUrl}  (${demo.tools.length} tools: ${demo.tools.join(', ')})`);
     print(`  upstream CRM  ${demo.file.upstreamUrl}  (the customer system the tools call)`);
     print(`  agents        ${demo.file.agents.length} synthetic agents for ${tenants.join(', ')}${opts.ratePerAgent > 0 ? `, ${opts.ratePerAgent} call/s each` : ' (not started)'}`);
     print(`  demo.json     ${display(demo.filePath)}  (URLs and agent tokens, to call the server yourself)`);

@@ -1,15 +1,19 @@
 /**
- * The demo CRM MCP server: three tools over a customer CRM, written the way a
- * server author would write them, then wrapped by one `instrument()` call and
- * served statelessly over Streamable HTTP with the production options on:
+ * The demo CRM MCP server: tools over a customer CRM, written the way a
+ * server author would write them, served statelessly over Streamable HTTP by
+ * mcptrail's fastify host (which instruments every server it builds, with
+ * the tool policies given once) with the production options on:
  * scopes at the edge, budgets (agent at the edge; tool, tenant and
  * concurrency in the pipeline), idempotent writes, the tenants' own upstream
  * OAuth tokens, retries and breakers, and output allow-lists.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import { instrument, createMcpHttpApp, registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
+import { registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
+import { createMcpHttpApp } from 'mcptrail/fastify';
 import {
   CircuitBreakers,
   createUpstreamClient,
@@ -173,6 +177,23 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
   return server;
 }
 
+/** The tools the demo server lists, as an agent's tools/list sees them (the banner names these). */
+export async function crmToolNames(): Promise<string[]> {
+  // Nothing is called: the upstream client and jobs only have to exist.
+  const server = buildServer(createUpstreamClient({ name: 'crm', baseUrl: 'http://127.0.0.1:9' }), new Jobs());
+  const client = new Client({ name: 'mcptrail-banner', version: '1.0.0' });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(b);
+  await client.connect(a);
+  try {
+    const { tools } = await client.listTools();
+    return tools.map((t) => t.name);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}
+
 export async function createCrmMcpApp(opts: CrmServerOptions): Promise<FastifyInstance> {
   // Stateless Streamable HTTP: a fresh McpServer per request; the upstream
   // client, breakers, jobs and stores are shared by all of them.
@@ -186,23 +207,17 @@ export async function createCrmMcpApp(opts: CrmServerOptions): Promise<FastifyIn
   });
   const jobs = new Jobs({ maxRuntimeMs: 5 * 60_000 });
   return createMcpHttpApp({
-    serverFactory: () =>
-      instrument(buildServer(crm, jobs), {
-        service: CRM_SERVICE,
-        sink: opts.sink,
-        tools: CRM_TOOL_POLICIES,
-        limits: opts.limits,
-        concurrency: opts.concurrency,
-        idempotency: opts.idempotency,
-        logger: opts.logger,
-      }),
+    serverFactory: () => buildServer(crm, jobs),
     authenticator: opts.authenticator,
     sink: opts.sink,
     service: CRM_SERVICE,
     path: '/mcp',
     resourceUrl: opts.resourceUrl,
     tools: CRM_TOOL_POLICIES,
-    limits: opts.edgeLimits,
+    limits: opts.limits,
+    concurrency: opts.concurrency,
+    idempotency: opts.idempotency,
+    edgeLimits: opts.edgeLimits,
     scopesSupported: ['contacts:read', 'deals:write', 'refunds:write'],
     logger: opts.logger,
   });

@@ -27,7 +27,7 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export const AUTH_METHODS = ['jwt', 'api_key', 'none'] as const;
+export const AUTH_METHODS = ['jwt', 'api_key', 'bearer', 'none'] as const;
 /** `address`: the HTTP edge's budget for unauthenticated requests per client address. */
 export const RATE_LIMIT_BUDGETS = ['', 'agent', 'tool', 'tenant', 'concurrency', 'address'] as const;
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { CallRecord } from './schema.js';
 import type { Logger } from './logger.js';
 import { createMemoryQueue, type RecordQueue } from './queue.js';
-import { createDropReporter, type DropReason } from './drops.js';
+import { createDropReporter, type DropEvent, type DropReason } from './drops.js';
 import { openSpool, type Spool } from './spool.js';
 import { createHttpBatchTransport, type BatchTransport } from './transport.js';
 
@@ -66,6 +66,8 @@ export interface ShipperOptions {
   eventsUrl?: string;
   /** Replace the events transport. */
   eventsTransport?: BatchTransport;
+  /** The pipeline event losses are reported as. Default `shipper_drop` (records). */
+  dropEvent?: DropEvent;
   /** Drops are logged here (warn) as well as reported. */
   logger?: Logger;
   /** `service` of reported events. Default env OTEL_SERVICE_NAME, else `mcp-server`. */
@@ -126,6 +128,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
     instance,
     stateDir: spoolDir,
     logger: opts.logger,
+    event: opts.dropEvent,
   });
   function dropped(count: number, reason: DropReason): void {
     stats.dropped += count;

@@ -8,7 +8,7 @@ export type {
   QueryValue,
   PathParams,
 } from './upstream-client.js';
-export { UpstreamError, UpstreamNetworkError, UpstreamTimeoutError } from './errors.js';
+export { UpstreamError, UpstreamNetworkError, UpstreamResponseTooLargeError, UpstreamTimeoutError } from './errors.js';
 export { sanitizeUrl, redactPath } from './url.js';
 export { createRedis, redisReady, closeRedis, DEFAULT_REDIS_URL, StoreUnavailableError, type CreateRedisOptions, type Redis } from './redis.js';
 export {

@@ -2,7 +2,10 @@
  * The one Redis client factory of the runtime (rate limits, idempotency,
  * credentials, concurrency caps share it).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { lazy } from '../lazy.js';
+
+const ioredis = lazy<typeof import('ioredis')>('ioredis');
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -22,7 +25,7 @@ export function createRedis(
   options: CreateRedisOptions = {},
 ): Redis {
   const { onError, ...ioredisOptions } = options;
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
