@@ -50,6 +50,7 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
 
   const where = config.clickhouseUrl ? `ClickHouse at ${config.clickhouseUrl}` : `embedded ClickHouse under ${display(config.dataDir)}/clickhouse`;
   print('mcptrail is up');
+  print(`  console       ${collectorUrl}/  (fleet, tenants, calls, traces and alerts in the browser)`);
   print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces, records /v1/records, audit API /api/calls)`);
   print(`  store         ${where}`);
   const targets = [config.alertmanagerUrl && `Alertmanager ${config.alertmanagerUrl}`, config.alertWebhookUrl && `webhook ${config.alertWebhookUrl}`].filter(Boolean);
