@@ -40,7 +40,9 @@ function Header({ onSignOut }: { onSignOut: () => void }) {
       </nav>
       <div class="who">
         {session.auth === 'open' ? (
-          <span class="muted" title="No read tokens are configured: reads are open, on loopback by default">open (no read tokens)</span>
+          <span class="muted" title="No read tokens are configured: reads are open, on loopback by default">
+            open (no read tokens)
+          </span>
         ) : (
           <>
             <span>{session.scope && 'tenant' in session.scope ? `tenant ${session.scope.tenant}` : 'operator'}</span>
@@ -88,7 +90,12 @@ export function App() {
     window.addEventListener('mcptrail:unauthorized', onUnauthorized);
     return () => window.removeEventListener('mcptrail:unauthorized', onUnauthorized);
   }, []);
-  if (error) return <p class="error" role="alert">The collector did not answer: {error}</p>;
+  if (error)
+    return (
+      <p class="error" role="alert">
+        The collector did not answer: {error}
+      </p>
+    );
   if (!session) return <p class="muted">Loading…</p>;
   if (session.auth === 'token' && !session.signedIn) return <SignIn onSignedIn={setSession} />;
   return (

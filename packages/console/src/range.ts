@@ -31,7 +31,12 @@ export function rangeOf(search: URLSearchParams, fallbackSince: string): Range {
 }
 
 export function rangeParams(range: Range): Array<[string, string]> {
-  return 'since' in range ? [['since', range.since]] : [['from', String(range.from)], ['to', String(range.to)]];
+  return 'since' in range
+    ? [['since', range.since]]
+    : [
+        ['from', String(range.from)],
+        ['to', String(range.to)],
+      ];
 }
 
 export function refreshMs(value: string | null): number {

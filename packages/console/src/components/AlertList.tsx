@@ -11,7 +11,17 @@ export function AlertLinks({ alert }: { alert: AlertView }) {
     <>
       {tenant && <a href={`/tenants/${encodeURIComponent(tenant)}`}>{tenant}</a>}
       {tenant && tool && ' · '}
-      {tool && <a href={`/calls${qs([['tenant', tenant], ['tool', tool], ['since', '1h']])}`}>{tool}</a>}
+      {tool && (
+        <a
+          href={`/calls${qs([
+            ['tenant', tenant],
+            ['tool', tool],
+            ['since', '1h'],
+          ])}`}
+        >
+          {tool}
+        </a>
+      )}
       {!tenant && !tool && <span class="muted">fleet</span>}
     </>
   );
@@ -36,7 +46,10 @@ export function FiringAlerts({ refreshMs, tenant }: { refreshMs: number; tenant?
           {firing.map((a) => (
             <li key={a.fingerprint}>
               <span class={`badge ${a.labels.severity ?? ''}`}>{a.labels.severity ?? 'alert'}</span> <a href={`/alerts?state=firing`}>{a.title}</a> —{' '}
-              <AlertLinks alert={a} /> <span class="muted">value {formatValue(a.value, 'short')}, since {a.firedAt ? formatTime(a.firedAt) : '–'}</span>
+              <AlertLinks alert={a} />{' '}
+              <span class="muted">
+                value {formatValue(a.value, 'short')}, since {a.firedAt ? formatTime(a.firedAt) : '–'}
+              </span>
               {a.annotations.summary && <div class="summary">{a.annotations.summary}</div>}
             </li>
           ))}

@@ -17,7 +17,12 @@ export function WithDashboard({ id, children }: { id: string; children: (view: D
   const { data: def, error } = useData(url, (signal) => getJson<DashboardInfo>(url, signal));
   const search = useSearch();
   if (error) return <ErrorNote error={error} />;
-  if (!def) return <p class="muted" data-state="loading">Loading…</p>;
+  if (!def)
+    return (
+      <p class="muted" data-state="loading">
+        Loading…
+      </p>
+    );
   const range = rangeOf(search, def.defaultSince);
   return <>{children({ def, range, refreshMs: refreshMs(search.get('refresh') ?? def.refresh ?? 'off') })}</>;
 }

@@ -30,7 +30,13 @@ export function Panel({ dashboard, panel, range, vars, refreshMs, onSelect, call
   const state = data ? (data.rows.length > 0 ? 'ready' : 'empty') : error ? 'error' : 'loading';
   const titleId = `panel-${dashboard}-${panel.id}`;
   return (
-    <section class={`panel ${panel.width >= 24 ? 'wide' : ''}`} data-panel={panel.id} data-state={state} aria-labelledby={titleId} aria-busy={state === 'loading'}>
+    <section
+      class={`panel ${panel.width >= 24 ? 'wide' : ''}`}
+      data-panel={panel.id}
+      data-state={state}
+      aria-labelledby={titleId}
+      aria-busy={state === 'loading'}
+    >
       <h2 id={titleId}>{panel.title}</h2>
       {panel.description && <p class="desc">{panel.description}</p>}
       {state === 'loading' && <p class="muted">Loading…</p>}
@@ -39,7 +45,9 @@ export function Panel({ dashboard, panel, range, vars, refreshMs, onSelect, call
       {state === 'ready' && data && wide && (
         <TimeSeriesChart title={panel.title} unit={panel.unit} wide={wide} fromMs={Date.parse(data.from)} toMs={Date.parse(data.to)} onSelect={onSelect} />
       )}
-      {state === 'ready' && data && !wide && <DataTable caption={panel.title} columns={data.columns} rows={data.rows} range={range} callsFilter={callsFilter} />}
+      {state === 'ready' && data && !wide && (
+        <DataTable caption={panel.title} columns={data.columns} rows={data.rows} range={range} callsFilter={callsFilter} />
+      )}
     </section>
   );
 }

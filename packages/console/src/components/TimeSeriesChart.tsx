@@ -67,15 +67,8 @@ export function TimeSeriesChart({ title, unit, wide, fromMs, toMs, onSelect }: P
   }, [wide, unit, fromMs, toMs]);
 
   const summary = wide.series
-    .slice(0, 6)
+    .slice(0, 24)
     .map((s) => `${s.name} ${formatValue(latest(s), unit)}`)
     .join('; ');
-  return (
-    <div
-      class="chart"
-      ref={box}
-      role="img"
-      aria-label={`${title}: ${wide.series.length} series${summary ? `, latest ${summary}` : ''}`}
-    />
-  );
+  return <div class="chart" ref={box} role="img" aria-label={`${title}: ${wide.series.length} series${summary ? `, latest ${summary}` : ''}`} />;
 }

@@ -1,3 +1,4 @@
+import { Field } from './Field.js';
 import type { ComponentChildren } from 'preact';
 import { getJson, qs } from '../api.js';
 import { useData, useSearch, useUpdateSearch } from '../hooks.js';
@@ -22,29 +23,31 @@ export function Toolbar({ defaultSince, defaultRefresh = 'off', children, showRe
   const known = RANGE_PRESETS.some((p) => p.since === sinceValue);
   return (
     <form class="toolbar" aria-label="Time range and filters" onSubmit={(e) => e.preventDefault()}>
-      <label>
-        Time range
-        <select value={sinceValue} onChange={(e) => update({ since: e.currentTarget.value, from: undefined, to: undefined })}>
-          {RANGE_PRESETS.map((p) => (
-            <option key={p.since} value={p.since}>
-              {p.label}
-            </option>
-          ))}
-          {!known && !custom && <option value={sinceValue}>Last {sinceValue}</option>}
-          {custom && <option value="custom">{`${formatTime(new Date(range.from).toISOString())} – ${formatTime(new Date(range.to).toISOString())}`}</option>}
-        </select>
-      </label>
-      {showRefresh && (
-        <label>
-          Auto-refresh
-          <select value={search.get('refresh') ?? defaultRefresh} onChange={(e) => update({ refresh: e.currentTarget.value })}>
-            {REFRESH_OPTIONS.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
+      <Field label="Time range">
+        {(id) => (
+          <select id={id} value={sinceValue} onChange={(e) => update({ since: e.currentTarget.value, from: undefined, to: undefined })}>
+            {RANGE_PRESETS.map((p) => (
+              <option key={p.since} value={p.since}>
+                {p.label}
               </option>
             ))}
+            {!known && !custom && <option value={sinceValue}>Last {sinceValue}</option>}
+            {custom && <option value="custom">{`${formatTime(new Date(range.from).toISOString())} – ${formatTime(new Date(range.to).toISOString())}`}</option>}
           </select>
-        </label>
+        )}
+      </Field>
+      {showRefresh && (
+        <Field label="Auto-refresh">
+          {(id) => (
+            <select id={id} value={search.get('refresh') ?? defaultRefresh} onChange={(e) => update({ refresh: e.currentTarget.value })}>
+              {REFRESH_OPTIONS.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
       )}
       {children}
       {custom && (
@@ -78,16 +81,17 @@ export function VariableSelect({ dashboard, name, label, defaultSince, depends =
   const values = fixed !== undefined ? [fixed] : (data?.values ?? []);
   const options = selected && !values.includes(selected) ? [selected, ...values] : values;
   return (
-    <label>
-      {label}
-      <select value={fixed ?? selected} disabled={fixed !== undefined} onChange={(e) => update({ [name]: e.currentTarget.value || undefined })}>
-        {fixed === undefined && <option value="">All</option>}
-        {options.map((v) => (
-          <option key={v} value={v}>
-            {v}
-          </option>
-        ))}
-      </select>
-    </label>
+    <Field label={label}>
+      {(id) => (
+        <select id={id} value={fixed ?? selected} disabled={fixed !== undefined} onChange={(e) => update({ [name]: e.currentTarget.value || undefined })}>
+          {fixed === undefined && <option value="">All</option>}
+          {options.map((v) => (
+            <option key={v} value={v}>
+              {v}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }

@@ -1,3 +1,4 @@
+import { Field } from '../components/Field.js';
 import { AlertLinks, useAlerts } from '../components/AlertList.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { formatTime, formatValue } from '../format.js';
@@ -21,17 +22,18 @@ export function AlertsPage() {
     <main id="main" data-page="alerts">
       <h1 tabIndex={-1}>Alerts</h1>
       <form class="toolbar" aria-label="Filter alerts" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          State
-          <select value={stateFilter} onChange={(e) => update({ state: e.currentTarget.value || undefined })}>
-            <option value="">All</option>
-            {STATES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Field label="State">
+          {(id) => (
+            <select id={id} value={stateFilter} onChange={(e) => update({ state: e.currentTarget.value || undefined })}>
+              <option value="">All</option>
+              {STATES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
         {data?.evaluatedAt && <span class="muted">Rules last evaluated {formatTime(data.evaluatedAt)} UTC, every minute.</span>}
         {data && !data.evaluatedAt && <span class="muted">The rules have not been evaluated yet (the evaluator runs every minute).</span>}
       </form>
@@ -96,7 +98,10 @@ export function AlertsPage() {
                   <tr key={r.uid}>
                     <td>{r.title}</td>
                     <td>{r.severity}</td>
-                    <td>{r.health}{r.lastError ? ` (${r.lastError})` : ''}</td>
+                    <td>
+                      {r.health}
+                      {r.lastError ? ` (${r.lastError})` : ''}
+                    </td>
                     <td>{r.lastEvaluatedAt ? formatTime(r.lastEvaluatedAt) : '–'}</td>
                   </tr>
                 ))}

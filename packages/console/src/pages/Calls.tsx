@@ -1,3 +1,4 @@
+import { Field } from '../components/Field.js';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { getJson, qs, type CallRecord } from '../api.js';
@@ -28,7 +29,8 @@ export function CallsPage() {
   const { data, error } = useData(api, (signal) => getJson<{ calls: CallRecord[] }>(api, signal), refreshMs(search.get('refresh')));
   const calls = data?.calls ?? [];
   const state = data ? (calls.length ? 'ready' : 'empty') : error ? 'error' : 'loading';
-  const here = (extra: Array<[string, string | undefined]>) => `/calls${qs([...FILTERS.map((k): [string, string] => [k, filter[k]]), ['limit', limit === '50' ? '' : limit], ...extra])}`;
+  const here = (extra: Array<[string, string | undefined]>) =>
+    `/calls${qs([...FILTERS.map((k): [string, string] => [k, filter[k]]), ['limit', limit === '50' ? '' : limit], ...extra])}`;
 
   return (
     <main id="main" data-page="calls">
@@ -60,7 +62,11 @@ export function CallsPage() {
                 </thead>
                 <tbody>
                   {calls.map((c) => (
-                    <tr key={c.call_id} data-call={c.call_id} onClick={(e) => (e.target as HTMLElement).closest('a') === null && route(`/traces/${c.trace_id}`)}>
+                    <tr
+                      key={c.call_id}
+                      data-call={c.call_id}
+                      onClick={(e) => (e.target as HTMLElement).closest('a') === null && route(`/traces/${c.trace_id}`)}
+                    >
                       <td>{formatTime(c.ts)}</td>
                       <td>
                         <a href={here([['tenant', c.tenant_id]])}>{c.tenant_id}</a>
@@ -89,7 +95,13 @@ export function CallsPage() {
         <nav class="pager" aria-label="Pages">
           {before && <a href={here([])}>Newest</a>}
           {calls.length === Number(limit) && (
-            <a href={here([['before', cursorOf(calls[calls.length - 1]!)], ['page', String(page + 1)]])} rel="next">
+            <a
+              href={here([
+                ['before', cursorOf(calls[calls.length - 1]!)],
+                ['page', String(page + 1)],
+              ])}
+              rel="next"
+            >
               Older calls
             </a>
           )}
@@ -123,46 +135,43 @@ function CallsFilterForm({ filter, limit, scoped, onSearch }: FormProps) {
   };
   return (
     <form class="toolbar filters" aria-label="Filter calls" onSubmit={submit}>
-      <label>
-        Tool <input name="tool" value={draft.tool} onInput={set('tool')} placeholder="crm.search_contacts" />
-      </label>
-      <label>
-        Tenant <input name="tenant" value={draft.tenant} onInput={set('tenant')} readOnly={scoped !== undefined} />
-      </label>
-      <label>
-        Agent <input name="agent" value={draft.agent} onInput={set('agent')} />
-      </label>
-      <label>
-        Outcome
-        <select name="outcome" value={draft.outcome} onChange={set('outcome')}>
-          <option value="">Any</option>
-          {OUTCOMES.map((o) => (
-            <option key={o} value={o}>
-              {o}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Since
-        <select name="since" value={draft.since} onChange={set('since')}>
-          {[...new Set([...SINCE, draft.since])].map((s) => (
-            <option key={s} value={s}>
-              last {s}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Page size
-        <select name="limit" value={draft.limit} onChange={set('limit')}>
-          {PAGE_SIZES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Field label="Tool">{(id) => <input id={id} name="tool" value={draft.tool} onInput={set('tool')} placeholder="crm.search_contacts" />}</Field>
+      <Field label="Tenant">{(id) => <input id={id} name="tenant" value={draft.tenant} onInput={set('tenant')} readOnly={scoped !== undefined} />}</Field>
+      <Field label="Agent">{(id) => <input id={id} name="agent" value={draft.agent} onInput={set('agent')} />}</Field>
+      <Field label="Outcome">
+        {(id) => (
+          <select id={id} name="outcome" value={draft.outcome} onChange={set('outcome')}>
+            <option value="">Any</option>
+            {OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Since">
+        {(id) => (
+          <select id={id} name="since" value={draft.since} onChange={set('since')}>
+            {[...new Set([...SINCE, draft.since])].map((s) => (
+              <option key={s} value={s}>
+                last {s}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Page size">
+        {(id) => (
+          <select id={id} name="limit" value={draft.limit} onChange={set('limit')}>
+            {PAGE_SIZES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
       <button type="submit">Search</button>
     </form>
   );

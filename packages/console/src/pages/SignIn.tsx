@@ -1,3 +1,4 @@
+import { Field } from '../components/Field.js';
 import { useState } from 'preact/hooks';
 import { signIn, type Session } from '../api.js';
 
@@ -23,10 +24,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
       <h1>mcptrail console</h1>
       <p>This collector requires a read token. A tenant token shows that tenant only; an operator token shows every tenant.</p>
       <form onSubmit={submit} aria-label="Sign in">
-        <label>
-          Read token
-          <input name="token" type="password" autoComplete="off" required minLength={1} autoFocus />
-        </label>
+        <Field label="Read token">{(id) => <input id={id} name="token" type="password" autoComplete="off" required minLength={1} autoFocus />}</Field>
         <button type="submit" disabled={busy}>
           Sign in
         </button>

@@ -14,7 +14,8 @@ export function TenantPage({ tenant }: { tenant: string }) {
       <main id="main" data-page="tenant">
         <h1 tabIndex={-1}>Tenant {tenant}</h1>
         <p class="refusal" role="alert" data-state="refused">
-          <strong>Not allowed:</strong> this read token is scoped to tenant <a href={`/tenants/${encodeURIComponent(scoped)}`}>{scoped}</a>; it cannot read {tenant}.
+          <strong>Not allowed:</strong> this read token is scoped to tenant <a href={`/tenants/${encodeURIComponent(scoped)}`}>{scoped}</a>; it cannot read{' '}
+          {tenant}.
         </p>
       </main>
     );
@@ -31,7 +32,13 @@ export function TenantPage({ tenant }: { tenant: string }) {
             <>
               <Toolbar defaultSince={view.def.defaultSince} defaultRefresh={view.def.refresh ?? 'off'}>
                 <VariableSelect dashboard="tenant" name="tool" label="Tool" defaultSince={view.def.defaultSince} depends={[['tenant', tenant]]} />
-                <a class="button" href={`/calls${qs([['tenant', tenant], ['since', since]])}`}>
+                <a
+                  class="button"
+                  href={`/calls${qs([
+                    ['tenant', tenant],
+                    ['since', since],
+                  ])}`}
+                >
                   Calls of {tenant}
                 </a>
               </Toolbar>

@@ -39,9 +39,11 @@ export function waterfall(spans: SpanView[]): Row[] {
 /** What is missing while the trace is still being written, in words; undefined when it looks whole. */
 function arriving(trace: TraceView): string | undefined {
   const ids = new Set(trace.spans.map((s) => s.spanId));
-  if (trace.calls.length > 0 && trace.spans.length === 0) return 'The call record is here; its spans are still arriving (they are exported in batches, usually within seconds).';
+  if (trace.calls.length > 0 && trace.spans.length === 0)
+    return 'The call record is here; its spans are still arriving (they are exported in batches, usually within seconds).';
   const missing = trace.calls.filter((c) => c.span_id && !ids.has(c.span_id));
-  if (missing.length > 0) return `${missing.length} call${missing.length === 1 ? "'s" : "s'"} server span${missing.length === 1 ? ' is' : 's are'} still arriving.`;
+  if (missing.length > 0)
+    return `${missing.length} call${missing.length === 1 ? "'s" : "s'"} server span${missing.length === 1 ? ' is' : 's are'} still arriving.`;
   if (trace.spans.length > 0 && trace.calls.length === 0) return 'The spans are here; the call record is still arriving.';
   return undefined;
 }
@@ -55,7 +57,7 @@ export function TracePage({ traceId }: { traceId: string }) {
   const url = `/api/traces/${encodeURIComponent(traceId)}`;
   const [poll, setPoll] = useState(POLL_MS);
   const { data, error } = useData(url, (signal) => getJson<TraceView>(url, signal), poll);
-  const waiting = data ? arriving(data) ?? (data.spans.length === 0 && data.calls.length === 0 ? 'Nothing with this trace id yet.' : undefined) : undefined;
+  const waiting = data ? (arriving(data) ?? (data.spans.length === 0 && data.calls.length === 0 ? 'Nothing with this trace id yet.' : undefined)) : undefined;
   const stillWaiting = waiting !== undefined && now - openedAt < WAIT_FOR_SPANS_MS;
   useEffect(() => {
     setNow(Date.now());
@@ -78,7 +80,9 @@ export function TracePage({ traceId }: { traceId: string }) {
         {state === 'loading' && <p class="muted">Loading…</p>}
         {waiting && (
           <p class={stillWaiting ? 'notice' : 'muted'} role="status">
-            {stillWaiting ? `${waiting} Checking again every ${POLL_MS / 1000} s.` : `${waiting === 'Nothing with this trace id yet.' ? 'No trace with this id (or none of it is yours).' : waiting} Waited ${WAIT_FOR_SPANS_MS / 1000} s; reload to look again.`}
+            {stillWaiting
+              ? `${waiting} Checking again every ${POLL_MS / 1000} s.`
+              : `${waiting === 'Nothing with this trace id yet.' ? 'No trace with this id (or none of it is yours).' : waiting} Waited ${WAIT_FOR_SPANS_MS / 1000} s; reload to look again.`}
           </p>
         )}
         <div class="trace-layout">
@@ -92,9 +96,15 @@ export function TracePage({ traceId }: { traceId: string }) {
                     <th scope="col">Span</th>
                     <th scope="col">Service</th>
                     <th scope="col">Kind</th>
-                    <th scope="col" class="num">Start</th>
-                    <th scope="col" class="num">Duration</th>
-                    <th scope="col" class="bar-col">Timeline</th>
+                    <th scope="col" class="num">
+                      Start
+                    </th>
+                    <th scope="col" class="num">
+                      Duration
+                    </th>
+                    <th scope="col" class="bar-col">
+                      Timeline
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -124,7 +134,9 @@ export function TracePage({ traceId }: { traceId: string }) {
           </div>
           <aside class="records" aria-labelledby="records-title">
             <h2 id="records-title">Call records {data?.calls.length ? <span class="count">{data.calls.length}</span> : null}</h2>
-            {data?.calls.map((c) => <CallCard key={c.call_id} call={c} />)}
+            {data?.calls.map((c) => (
+              <CallCard key={c.call_id} call={c} />
+            ))}
             {data && data.calls.length === 0 && <p class="muted">No call record for this trace{stillWaiting ? ' yet' : ''}.</p>}
           </aside>
         </div>
@@ -163,7 +175,15 @@ function CallCard({ call }: { call: CallRecord }) {
           </div>
         ))}
       </dl>
-      <a href={`/calls${qs([['tenant', call.tenant_id], ['agent', call.agent_id], ['since', '1h']])}`}>This agent's calls</a>
+      <a
+        href={`/calls${qs([
+          ['tenant', call.tenant_id],
+          ['agent', call.agent_id],
+          ['since', '1h'],
+        ])}`}
+      >
+        This agent's calls
+      </a>
     </article>
   );
 }
