@@ -18,6 +18,7 @@ import * as ingest from './ingest.js';
 import * as audit from './audit.js';
 import * as storage from './storage.js';
 import * as outage from './outage.js';
+import * as consoleSection from './console.js';
 import { table as microTable } from './micro-table.js';
 
 const SECTIONS = {
@@ -34,6 +35,7 @@ const SECTIONS = {
     run: async () => ({ memory: await runSection('outage.js'), spool: await runSection('outage.js', [], { env: { BENCH_SHIPPER: JSON.stringify({ spool: true }) } }) }),
     render: (r) => `${outage.table(r.memory)}\n\n${outage.table(r.spool)}`,
   },
+  console: { title: '7. Console first render', run: () => runSection('console.js'), render: consoleSection.table },
   micro: { title: 'Hot-path prototypes (before → after, same process, alternating)', run: () => runSection('micro.js'), render: microTable },
 };
 

@@ -39,7 +39,30 @@ async function send<T>(method: string, path: string, body?: unknown, signal?: Ab
   return json as T;
 }
 
-export const getJson = <T>(path: string, signal?: AbortSignal) => send<T>('GET', path, undefined, signal);
+const prefetched = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts reads the page will need before the app has rendered (the session and the dashboard
+ * definition), so they do not wait for each other; the first getJson of the same path takes
+ * the answer.
+ */
+export function prefetch(paths: string[]): void {
+  for (const path of paths) {
+    const pending = send('GET', path);
+    // A failed early read is dropped: the page asks again (after signing in, say).
+    pending.catch(() => prefetched.delete(path));
+    prefetched.set(path, pending);
+  }
+}
+
+export function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const early = prefetched.get(path);
+  if (early) {
+    prefetched.delete(path);
+    return early as Promise<T>;
+  }
+  return send<T>('GET', path, undefined, signal);
+}
 
 export type ReadScope = { operator: true } | { tenant: string };
 
@@ -50,6 +73,13 @@ export interface Session {
 }
 
 export const getSession = () => getJson<Session>('/api/console/session');
+
+/** The dashboard definition a page path shows, if any. */
+export function dashboardOf(path: string): string | undefined {
+  if (path === '/') return 'fleet';
+  if (path.startsWith('/tenants/')) return 'tenant';
+  return undefined;
+}
 export const signIn = (token: string) => send<Session>('POST', '/api/console/session', { token });
 export const signOut = () => send<Session>('DELETE', '/api/console/session');
 

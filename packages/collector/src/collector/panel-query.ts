@@ -23,7 +23,8 @@ const RANGE_PARAMS = new Set(['since', 'from', 'to']);
 const MINUTE = 60_000;
 /** Bucket sizes, the rollup's minute first; a range gets the smallest that keeps it under MAX_POINTS buckets. */
 const STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
-export const MAX_POINTS = 500;
+/** About one point per 5 px of a wide chart: 6 h in 2-minute buckets, 30 d in 3-hour ones. */
+export const MAX_POINTS = 240;
 
 export function intervalFor(rangeMs: number): number {
   const raw = rangeMs / MAX_POINTS;
