@@ -200,7 +200,9 @@ describe('as the operator', () => {
   });
 
   test('the console asks for the read token and keeps it in an HttpOnly cookie, never in the URL', async () => {
-    await page.goto(base + '/');
+    const printed = /console\s+(http:\/\/127\.0\.0\.1:\d+\/)\s/.exec(upOutput);
+    assert.equal(printed?.[1], `${base}/`, 'mcptrail up prints the console URL');
+    await page.goto(printed![1]!);
     await page.waitForSelector('main[data-page=signin]');
     await shot(page, '01-sign-in');
     await page.getByLabel('Read token', { exact: true }).fill('not-a-valid-token-000000');
