@@ -33,6 +33,7 @@ export const useAlerts = (refreshMs: number) => useData('/api/alerts', (signal) 
 export function FiringAlerts({ refreshMs, tenant }: { refreshMs: number; tenant?: string }) {
   const { data, error } = useAlerts(refreshMs || 30_000);
   const firing = (data?.alerts ?? []).filter((a) => a.state === 'firing' && (tenant === undefined || a.labels.tenant_id === tenant));
+  const pending = (data?.alerts ?? []).filter((a) => a.state === 'pending' && (tenant === undefined || a.labels.tenant_id === tenant));
   const state = data ? (firing.length ? 'ready' : 'empty') : error ? 'error' : 'loading';
   return (
     <section class="alerts-strip" aria-labelledby="firing-title" data-state={state} data-panel="firing-alerts">
@@ -41,6 +42,11 @@ export function FiringAlerts({ refreshMs, tenant }: { refreshMs: number; tenant?
       </h2>
       {error && <ErrorNote error={error} />}
       {data && firing.length === 0 && <p class="muted">Nothing is firing{data.evaluatedAt ? ` (rules evaluated ${formatTime(data.evaluatedAt)} UTC)` : ''}.</p>}
+      {pending.length > 0 && (
+        <p class="muted">
+          <a href="/alerts?state=pending">{pending.length} pending</a>: {pending.map((a) => `${a.title}${a.labels.tenant_id ? ` (${a.labels.tenant_id})` : ''}`).join(', ')}.
+        </p>
+      )}
       {firing.length > 0 && (
         <ul class="firing">
           {firing.map((a) => (
