@@ -58,7 +58,14 @@ export function TimeSeriesChart({ title, unit, wide, fromMs, toMs, onSelect }: P
       },
     };
     const plot = new uPlot(opts, [wide.times, ...wide.series.map((s) => s.values)] as uPlot.AlignedData, el);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height: HEIGHT }));
+    // Observing reports the current size at once: redraw only when the width really changed.
+    let width = opts.width;
+    const resize = new ResizeObserver(() => {
+      const next = Math.max(el.clientWidth, 200);
+      if (next === width) return;
+      width = next;
+      plot.setSize({ width, height: HEIGHT });
+    });
     resize.observe(el);
     return () => {
       resize.disconnect();
