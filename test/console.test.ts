@@ -252,6 +252,11 @@ describe('as the operator', () => {
     for (const r of classes) assert.ok(failed.some((c) => c.tool === r.tool && c.outcome === r.outcome), JSON.stringify(r));
     const cps = (await page.locator('[data-panel=calls-per-second-by-tool] [role=img]').getAttribute('aria-label'))!;
     assert.match(cps, /crm\.search_contacts/);
+    // The tool picker loads its options when first used: initech's tools.
+    await page.getByLabel('Tool', { exact: true }).focus();
+    await page.waitForFunction(() => [...document.querySelectorAll('select option')].some((o) => o.textContent === 'crm.search_contacts'));
+    const tools = await page.getByLabel('Tool', { exact: true }).locator('option').allTextContents();
+    assert.deepEqual(tools, ['All', ...new Set(calls.filter((c) => c.tenant_id === 'initech').map((c) => c.tool))].sort((a, b) => (a === 'All' ? -1 : b === 'All' ? 1 : a.localeCompare(b))));
     await shot(page, '03-tenant-initech');
     assert.deepEqual(problems, []);
   });

@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import { Field } from './Field.js';
 import type { ComponentChildren } from 'preact';
 import { getJson, qs } from '../api.js';
@@ -75,7 +76,10 @@ export function VariableSelect({ dashboard, name, label, defaultSince, depends =
   const search = useSearch();
   const update = useUpdateSearch();
   const range = rangeOf(search, defaultSince);
-  const url = fixed === undefined ? `/api/variables/${dashboard}/${name}${qs([...rangeParams(range), ...depends])}` : null;
+  // The options load when the picker is first used, so they do not compete with the panels for the
+  // engine while the page draws; the current choice is shown meanwhile.
+  const [wanted, setWanted] = useState(false);
+  const url = fixed === undefined && wanted ? `/api/variables/${dashboard}/${name}${qs([...rangeParams(range), ...depends])}` : null;
   const { data } = useData(url, (signal) => getJson<{ values: string[] }>(url!, signal));
   const selected = search.get(name) ?? '';
   const values = fixed !== undefined ? [fixed] : (data?.values ?? []);
@@ -83,7 +87,14 @@ export function VariableSelect({ dashboard, name, label, defaultSince, depends =
   return (
     <Field label={label}>
       {(id) => (
-        <select id={id} value={fixed ?? selected} disabled={fixed !== undefined} onChange={(e) => update({ [name]: e.currentTarget.value || undefined })}>
+        <select
+          id={id}
+          value={fixed ?? selected}
+          disabled={fixed !== undefined}
+          onFocus={() => setWanted(true)}
+          onPointerDown={() => setWanted(true)}
+          onChange={(e) => update({ [name]: e.currentTarget.value || undefined })}
+        >
           {fixed === undefined && <option value="">All</option>}
           {options.map((v) => (
             <option key={v} value={v}>
