@@ -18,6 +18,7 @@ import * as ingest from './ingest.js';
 import * as audit from './audit.js';
 import * as storage from './storage.js';
 import * as outage from './outage.js';
+import * as consoleSection from './console.js';
 import { table as microTable } from './micro-table.js';
 import * as footprint from './footprint.js';
 
@@ -36,6 +37,7 @@ const SECTIONS = {
     render: (r) => `${outage.table(r.memory)}\n\n${outage.table(r.spool)}`,
   },
   footprint: { title: '7. Package footprint: node_modules and import time next to the MCP SDK alone', run: () => runSection('footprint.js'), render: footprint.table },
+  console: { title: '8. Console first render', run: () => runSection('console.js'), render: consoleSection.table },
   micro: { title: 'Hot-path prototypes (before → after, same process, alternating)', run: () => runSection('micro.js'), render: microTable },
 };
 

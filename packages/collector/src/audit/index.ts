@@ -7,6 +7,8 @@ export {
   describeIssues,
   isTraceId,
   TRACE_ID_PATTERN,
+  CURSOR_PATTERN,
+  cursorOf,
   DEFAULT_LIMIT,
   DEFAULT_SINCE,
   MAX_LIMIT,

@@ -5,7 +5,7 @@
  */
 import { relative } from 'node:path';
 import { openStore, migrate, type Retention } from '../store/index.js';
-import { createCollector } from '../collector/index.js';
+import { createCollector, readTokensFromEnv } from '../collector/index.js';
 import { startDemo, type Demo } from '../demo/index.js';
 import { AlertEvaluator, alertmanagerNotifier, webhookNotifier, type Notifier } from '../alerts/index.js';
 import type { CliConfig } from './config.js';
@@ -52,8 +52,13 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
 
   const where = config.clickhouseUrl ? `ClickHouse at ${config.clickhouseUrl}` : `embedded ClickHouse under ${display(config.dataDir)}/clickhouse`;
   print('mcptrail is up');
+  print(`  console       ${collectorUrl}/  (fleet, tenants, calls, traces and alerts in the browser)`);
   print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces and /v1/metrics, records /v1/records, audit API /api/calls)`);
   print(`  store         ${where}`);
+  const readsOpen = !config.readToken && Object.keys(readTokensFromEnv()).length === 0;
+  if (readsOpen && !LOOPBACK.has(opts.host)) {
+    print(`  warning       reads are open (no MCPTRAIL_READ_TOKEN or MCPTRAIL_READ_TOKENS) and the collector listens on ${opts.host}: whoever reaches it reads the audit trail`);
+  }
   const targets = [config.alertmanagerUrl && `Alertmanager ${config.alertmanagerUrl}`, config.alertWebhookUrl && `webhook ${config.alertWebhookUrl}`].filter(Boolean);
   print(`  alerts        ${evaluator.rules.length} rules evaluated every minute → ${targets.length ? targets.join(', ') : 'no receiver (set MCPTRAIL_ALERTMANAGER_URL or MCPTRAIL_ALERT_WEBHOOK_URL)'}`);
   if (demo) {
@@ -79,6 +84,8 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
     await store.close();
   };
 }
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 function display(path: string): string {
   const rel = relative(process.cwd(), path);
