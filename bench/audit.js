@@ -13,12 +13,9 @@
  * the generation time, so a kept data set ages: "last 24 h" sees fewer rows hours later
  * (the age is printed). Without it (the default) every run generates afresh.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BASELINES, QUICK, dist, fmt, summarize } from './lib.js';
-import { spansInsert, toolCallsInsert } from './dataset.js';
+import { openDataset } from './dataset.js';
 import { measureStorage } from './storage.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? (QUICK ? 1_000_000 : 10_000_000));
@@ -37,43 +34,9 @@ async function main() {
   const { listCalls, getTrace } = await import(dist('audit/index.js'));
   // With BENCH_BASELINE, the first build's getTrace runs on the same data too (before → after in one run).
   const before = BASELINES[0] ? await import(join(dirname(BASELINES[0].path), 'audit/index.js')) : undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-audit-'));
-  let genCallsMs;
-  let genSpansMs;
-  const generate = async (store) => {
-    await migrate(store);
-    const t0 = performance.now();
-    await store.exec(toolCallsInsert(ROWS));
-    genCallsMs = performance.now() - t0;
-    const t1 = performance.now();
-    for (const sql of spansInsert(SPAN_CALLS, ROWS)) await store.exec(sql);
-    genSpansMs = performance.now() - t1;
-  };
-  if (DATA_DIR) {
-    const marker = join(DATA_DIR, 'dataset.json');
-    let kept = existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) : undefined;
-    if (kept?.rows !== ROWS || kept?.spanCalls !== SPAN_CALLS) {
-      rmSync(DATA_DIR, { recursive: true, force: true });
-      const gen = await openEmbeddedStore(join(DATA_DIR, 'clickhouse'));
-      try {
-        await generate(gen);
-      } finally {
-        await gen.close();
-      }
-      kept = { rows: ROWS, spanCalls: SPAN_CALLS, generatedAt: new Date().toISOString(), genCallsMs, genSpansMs };
-      writeFileSync(marker, JSON.stringify(kept, null, 2));
-    } else {
-      ({ genCallsMs, genSpansMs } = kept);
-      const ageH = (Date.now() - Date.parse(kept.generatedAt)) / 3_600_000;
-      console.error(`bench/audit: reusing ${DATA_DIR} (${ROWS} rows, generated ${kept.generatedAt}, ${ageH.toFixed(1)} h ago)`);
-    }
-    cpSync(join(DATA_DIR, 'clickhouse'), join(dir, 'clickhouse'), { recursive: true });
-  }
-  const store = await openEmbeddedStore(join(dir, 'clickhouse'));
+  const dataset = await openDataset({ rows: ROWS, spanCalls: SPAN_CALLS, dataDir: DATA_DIR, scratchPrefix: 'mcptrail-bench-audit-', openEmbeddedStore, migrate });
+  const { store, genCallsMs, genSpansMs } = dataset;
   try {
-    if (DATA_DIR) await migrate(store); // no-op on the kept data; applies any newer migration to the copy
-    else await generate(store);
-
     // hex() drops leading zero bytes, so about 1 generated id in 128 is shorter than 32 characters
     // and getTrace rightly refuses it: sample only well-formed ids.
     const traceIds = (await store.query(`SELECT TraceId FROM mcptrail.otel_traces WHERE SpanKind = 'Server' AND length(TraceId) = 32 ORDER BY rand() LIMIT ${RUNS + 3}`)).map((r) => r.TraceId);
@@ -129,8 +92,7 @@ async function main() {
     const storage = await measureStorage(store);
     return { rows: ROWS, spans: Number(counts.spans), rollupRows: Number(counts.rollup), genCallsMs, genSpansMs, queries: results, storage };
   } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await dataset.close();
   }
 }
 

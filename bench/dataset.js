@@ -5,6 +5,10 @@
  * with a SERVER span and an upstream CLIENT child per call for the last days.
  * The rollup views fill as they would from live inserts.
  */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 const H = (n) => `sipHash64(number, ${n})`;
 
 export function toolCallsInsert(rows) {
@@ -102,4 +106,58 @@ SELECT
 FROM numbers(${calls})`;
   const cols = 'Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName, ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode, StatusMessage';
   return [`INSERT INTO mcptrail.otel_traces (${cols}) ${server}`, `INSERT INTO mcptrail.otel_traces (${cols}) ${client}`];
+}
+
+/**
+ * The §4 data set in a scratch directory, ready to read. With `dataDir`, it is generated there once
+ * (recorded in dataset.json) and later runs with the same size copy it, so the kept copy stays as
+ * ingest left it; without, it is generated afresh into the scratch directory.
+ * Returns the open store, the generation times and `close()` (closes and removes the scratch copy).
+ */
+export async function openDataset({ rows, spanCalls, dataDir, scratchPrefix, openEmbeddedStore, migrate }) {
+  const dir = mkdtempSync(join(tmpdir(), scratchPrefix));
+  let genCallsMs;
+  let genSpansMs;
+  const generate = async (store) => {
+    await migrate(store);
+    const t0 = performance.now();
+    await store.exec(toolCallsInsert(rows));
+    genCallsMs = performance.now() - t0;
+    const t1 = performance.now();
+    for (const sql of spansInsert(spanCalls, rows)) await store.exec(sql);
+    genSpansMs = performance.now() - t1;
+  };
+  if (dataDir) {
+    const marker = join(dataDir, 'dataset.json');
+    let kept = existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) : undefined;
+    if (kept?.rows !== rows || kept?.spanCalls !== spanCalls) {
+      rmSync(dataDir, { recursive: true, force: true });
+      const gen = await openEmbeddedStore(join(dataDir, 'clickhouse'));
+      try {
+        await generate(gen);
+      } finally {
+        await gen.close();
+      }
+      kept = { rows, spanCalls, generatedAt: new Date().toISOString(), genCallsMs, genSpansMs };
+      writeFileSync(marker, JSON.stringify(kept, null, 2));
+    } else {
+      ({ genCallsMs, genSpansMs } = kept);
+      const ageH = (Date.now() - Date.parse(kept.generatedAt)) / 3_600_000;
+      console.error(`bench: reusing ${dataDir} (${rows} rows, generated ${kept.generatedAt}, ${ageH.toFixed(1)} h ago)`);
+    }
+    cpSync(join(dataDir, 'clickhouse'), join(dir, 'clickhouse'), { recursive: true });
+  }
+  const store = await openEmbeddedStore(join(dir, 'clickhouse'));
+  if (dataDir) await migrate(store); // no-op on the kept data; applies any newer migration to the copy
+  else await generate(store);
+  return {
+    store,
+    dir,
+    genCallsMs,
+    genSpansMs,
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -12,6 +12,7 @@
  *   node bench/http.js server VARIANT  one server
  */
 import { Agent, request } from 'node:http';
+import { pathToFileURL } from 'node:url';
 import { BASELINES, mcptrailFor, QUICK, fmt, spawnWorker, serveWorker, startDiscardServer, summarize, sleep } from './lib.js';
 
 const API_KEY = 'bench-key-0123456789';
@@ -169,7 +170,10 @@ async function server(variant) {
       await transport.handleRequest(req.raw, reply.raw, req.body);
     });
   } else {
-    const { createMcpHttpApp, createAuthenticator, instrument, createRecordSink, createLogger, createShipper } = await import(mcptrailFor(variant));
+    const lib = await import(mcptrailFor(variant));
+    const { createAuthenticator, instrument, createRecordSink, createLogger, createShipper } = lib;
+    // Since the fastify host moved to `mcptrail/fastify` the root no longer exports it; older builds (BENCH_BASELINE) still do.
+    const createMcpHttpApp = lib.createMcpHttpApp ?? (await import(new URL('./instrument/fastify.js', pathToFileURL(mcptrailFor(variant))).href)).createMcpHttpApp;
     const { Writable } = await import('node:stream');
     const devNull = new Writable({ write(_c, _e, cb) { cb(); } });
     const shipper = createShipper({ url: `${process.env.SINK_URL}/v1/records` });

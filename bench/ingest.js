@@ -88,6 +88,7 @@ async function compareBuilds() {
   const spanBodies = await otlpBodies(spanRequests, 1000);
   const warmRecords = [Buffer.from(ndjsonBatch(5000, 10_000_000))];
   const warmSpans = await otlpBodies(1, 1000);
+  // The collector package's dist/ (store/, collector/), as a baseline's root is.
   const variants = [{ name: 'current', root: COLLECTOR_DIST }, ...BASELINES.map((b) => ({ name: b.name, root: dirname(b.path) }))];
   const runs = {};
   for (let round = 0; round < rounds; round++) {

@@ -18,7 +18,9 @@ import * as ingest from './ingest.js';
 import * as audit from './audit.js';
 import * as storage from './storage.js';
 import * as outage from './outage.js';
+import * as consoleSection from './console.js';
 import { table as microTable } from './micro-table.js';
+import * as footprint from './footprint.js';
 
 const SECTIONS = {
   overhead: { title: '1. Per-call overhead in-process', run: () => runSection('overhead.js'), render: overhead.table },
@@ -34,6 +36,8 @@ const SECTIONS = {
     run: async () => ({ memory: await runSection('outage.js'), spool: await runSection('outage.js', [], { env: { BENCH_SHIPPER: JSON.stringify({ spool: true }) } }) }),
     render: (r) => `${outage.table(r.memory)}\n\n${outage.table(r.spool)}`,
   },
+  footprint: { title: '7. Package footprint: node_modules and import time next to the MCP SDK alone', run: () => runSection('footprint.js'), render: footprint.table },
+  console: { title: '8. Console first render', run: () => runSection('console.js'), render: consoleSection.table },
   micro: { title: 'Hot-path prototypes (before → after, same process, alternating)', run: () => runSection('micro.js'), render: microTable },
 };
 

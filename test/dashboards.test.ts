@@ -14,6 +14,8 @@ import { openStore, migrate, type Store } from '../packages/collector/src/store/
 import { ALERT_TABLES, ALERT_RULES } from '../packages/collector/src/alerts/index.js';
 import { renderQuery, ALL, type TemplateVariable } from '../packages/collector/src/alerts/macros.js';
 import { checkArtifacts } from '../packages/collector/src/dashboards/index.js';
+import { spansToRows } from '../packages/collector/src/collector/otlp/rows.js';
+import { TABLES } from '../packages/collector/src/store/index.js';
 import { loadDashboards, type DashboardView, type Target } from './support/grafana-dashboards.js';
 import { MINUTE, callsInMinute, insertCalls, insertSpans, rng, spansForCall, startOfMinute, type CallShape } from './support/grafana-seed.js';
 import type { CallRecord, Outcome } from '../packages/mcptrail/src/record/schema.js';
@@ -262,6 +264,21 @@ test('the audit table filters by tenant, agent, tool and outcome, and links trac
   }
   assert.ok(spans.every((s) => s.traceID === traced.trace_id));
   assert.deepEqual(spans.map((s) => s.operationName).sort(), ['GET /contacts', `tools/call ${traced.tool}`].sort());
+
+  // Span events and links reach the trace view as `logs` and `references` (clickhouse-datasource#1262).
+  const traceId = 'aa'.repeat(16);
+  const startNs = BigInt(Date.now() - 60_000) * 1_000_000n;
+  const { ndjson } = spansToRows({
+    resourceSpans: [{ scopeSpans: [{ spans: [{
+      traceId, spanId: 'bb'.repeat(8), name: 'tools/call crm.search_contacts', startTimeUnixNano: String(startNs), endTimeUnixNano: String(startNs + 5_000_000n),
+      events: [{ timeUnixNano: String(startNs + 1_000_000n), name: 'retry', attributes: [{ key: 'attempt', value: { intValue: 2 } }] }],
+      links: [{ traceId: 'cc'.repeat(16), spanId: 'dd'.repeat(8), attributes: [{ key: 'link.reason', value: { stringValue: 'follows' } }] }],
+    }] }] }],
+  });
+  await store.insertNDJSON(TABLES.otelTraces, ndjson);
+  const [viewed] = await store.query<{ logs: unknown; references: unknown }>(link.internal!.query.rawSql.replaceAll('${__value.raw}', traceId));
+  assert.deepEqual(viewed!.logs, [{ name: 'retry', timestamp: String((startNs + 1_000_000n) / 1_000_000n), fields: [{ key: 'attempt', value: '2' }] }]);
+  assert.deepEqual(viewed!.references, [{ traceID: 'cc'.repeat(16), spanID: 'dd'.repeat(8), tags: [{ key: 'link.reason', value: 'follows' }] }]);
 });
 
 test('the incidents dashboard annotates fired and resolved alerts from alert_events', async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, migrate, appliedVersions, MIGRATIONS, TABLES, type Store } from '../packages/collector/src/store/index.js';
 import { listCalls } from '../packages/collector/src/audit/index.js';
+import type { CallRecord } from '../packages/mcptrail/src/record/index.js';
 import { callRecord, countRows, ndjson, postRecords, rollupCalls, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 
 describe('dedup through the collector', () => {
@@ -156,6 +157,25 @@ describe('what dedup costs', () => {
       assert.equal(await countRows(c.store), 110_000);
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('migration 4 on a database that already holds data', () => {
+  test('adds calls_in_request; rows written before it read 1 (each accounted for one call)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcptrail-mig4-'));
+    const store = await openStore({ dataDir: dir, url: '' });
+    try {
+      await migrate(store, MIGRATIONS.filter((m) => m.version < 4));
+      const { calls_in_request: _, ...old } = callRecord();
+      await store.insertNDJSON(TABLES.toolCalls, ndjson([old as CallRecord]));
+      await migrate(store);
+      await store.insertNDJSON(TABLES.toolCalls, ndjson([callRecord({ calls_in_request: 7 })]));
+      const rows = await store.query<{ n: number }>(`SELECT calls_in_request AS n FROM ${TABLES.toolCalls} ORDER BY n`);
+      assert.deepEqual(rows.map((r) => Number(r.n)), [1, 7]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

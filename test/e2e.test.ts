@@ -98,6 +98,18 @@ test('demo.json follows the contract', () => {
   }
 });
 
+test('the banner names the tools the server lists', async () => {
+  const client = await connectAs('acme-billing-bot');
+  const { tools } = await client.listTools();
+  await client.close();
+  assert.ok(tools.length >= 6, `${tools.length} tools`);
+  // demo.json is written before the banner is printed.
+  await waitFor('the banner', async () => (upOutput.includes('Ctrl-C stops everything') ? true : undefined));
+  const banner = upOutput.split('\n').find((l) => l.includes('demo MCP')) ?? '';
+  assert.match(banner, new RegExp(`\\(${tools.length} tools: `));
+  for (const t of tools) assert.ok(banner.includes(t.name), `banner names ${t.name}: ${banner}`);
+});
+
 test('one call: exactly one record and a trace that reaches the upstream', async () => {
   const client = await connectAs('acme-billing-bot');
   const { traceId, spanId, traceparent } = newTraceparent();

@@ -119,6 +119,18 @@ test('validateRecords: an accepted line stores the same values zod would have pr
   assert.deepEqual(JSON.parse(out.lines[0]!), CallRecordSchema.parse(JSON.parse(line)));
 });
 
+test('a record without a defaulted field (spooled by an older library) is accepted and stored with the default, as zod would', () => {
+  const { calls_in_request: _, ...old } = callRecord();
+  const line = JSON.stringify(old);
+  assert.ok(!line.includes('calls_in_request'));
+  assert.equal(agree(JSON.parse(line), 'record without calls_in_request'), true);
+  const out = validateRecords(Buffer.from(line + '\n'));
+  assert.equal(JSON.parse(out.lines[0]!).calls_in_request, 1);
+  assert.deepEqual(JSON.parse(out.lines[0]!), CallRecordSchema.parse(JSON.parse(line)));
+  agree({ ...callRecord(), calls_in_request: null }, 'calls_in_request null');
+  agree({ ...callRecord(), calls_in_request: -1 }, 'calls_in_request negative');
+});
+
 test('validateRecordsAsync (yields every 1,000 lines) matches validateRecords and names a bad line past the first slice', async () => {
   const lines = Array.from({ length: 2500 }, () => JSON.stringify(callRecord()));
   const body = Buffer.from(lines.join('\n') + '\n');

@@ -14,7 +14,7 @@ import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
 import { freshCounters, type CallContext } from '../packages/mcptrail/src/context/index.js';
 import { newCallContext } from '../packages/mcptrail/src/instrument/call-context.js';
 import { CallDeadlineError, withinBudget } from '../packages/mcptrail/src/instrument/failure.js';
-import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/index.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/fastify.js';
 import { buildRecord, isoTimestamp, type RecordFacts } from '../packages/mcptrail/src/instrument/record-builder.js';
 import { emptyRecord, FIELD_NAMES, summarizeArgs, type CallRecord } from '../packages/mcptrail/src/record/index.js';
 import { ndjsonParts } from '../packages/mcptrail/src/record/transport.js';

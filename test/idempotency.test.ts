@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   IdempotencyConflictError,
   IdempotencyWaitTimeoutError,
   canonicalJson,
   idempotencyKey,
+  fileIdempotencyStore,
   memoryIdempotencyStore,
   redisIdempotencyStore,
   type Begun,
@@ -124,18 +129,102 @@ for (const kind of ['memory', 'redis'] as const) {
 }
 
 describe('idempotency store (redis storage)', () => {
-  it('records the key with a TTL before the work starts, result TTL after', async () => {
+  it('records the key before the work starts, its lease in the index; settling takes it out of the index', async () => {
     const redis = await fx.client();
     const prefix = `${fx.prefix}ttl:`;
     const store = redisIdempotencyStore(redis, { keyPrefix: prefix, pendingTtlMs: 30_000, ttlMs: 3_600_000 });
-    const begun = await store.begin({ tenantId: 'A', tool: 't', args: { q: 1 } });
+    const begun = await store.begin({ tenantId: 'A', tool: 't', args: { q: 1 }, callerKey: 'caller-key-with-customer-data' });
     assert.equal(begun.state, 'new');
-    const [key] = await keysUnder(redis, prefix);
+    const keys = await keysUnder(redis, prefix);
+    const index = `${prefix}idem-leases`;
+    const [key] = keys.filter((k) => k !== index);
     assert.ok(key, 'key exists while the work is in progress');
-    const pendingTtl = await redis.pttl(key);
-    assert.ok(pendingTtl > 0 && pendingTtl <= 30_000);
+    assert.ok(!key.includes('caller-key'), 'storage sees the hash of a caller key, not the key');
+    const ttl = await redis.pttl(key);
+    assert.ok(ttl > 30_000 && ttl <= 3_600_000, 'an in-progress key lives as long as a result: a dead holder leaves an interruption, not a free key');
+    const lease = Number(await redis.zscore(index, key));
+    assert.ok(lease > Date.now() && lease <= Date.now() + 30_000, 'the lease is indexed');
     if (begun.state === 'new') assert.equal(await begun.complete({ ok: true }), true);
-    const doneTtl = await redis.pttl(key);
-    assert.ok(doneTtl > 30_000 && doneTtl <= 3_600_000);
+    assert.equal(await redis.zscore(index, key), null, 'a settled key leaves the index');
+  });
+});
+
+describe('interruptions', () => {
+  const stores: Array<[string, () => Promise<IdempotencyStore>]> = [
+    ['memory', async () => memoryIdempotencyStore({ pendingTtlMs: 50 })],
+    ['file', async () => fileIdempotencyStore({ dir: await mkdtemp(join(tmpdir(), 'mcptrail-idem-')), pendingTtlMs: 50 })],
+    ['redis', async () => redisIdempotencyStore(await fx.client(), { keyPrefix: `${fx.prefix}int:${randomUUID()}:`, pendingTtlMs: 50 })],
+  ];
+  for (const [kind, make] of stores) {
+    it(`${kind}: a holder that never settles is reported once (its intent), and its retry is answered interrupted, not run`, async () => {
+      const store = await make();
+      const reported: unknown[] = [];
+      store.watchInterrupted((intent) => reported.push(intent));
+      const req = { tenantId: 'A', tool: 'refund', args: { amount: 5 }, callerKey: `k-${randomUUID()}` };
+      const holder = await store.begin(req, { intent: (key) => ({ call_id: 'call-1', key }) });
+      assert.equal(holder.state, 'new');
+      await sleep(80);
+      // Two retries at once, and a sweep: one report between them.
+      const [a, b, swept] = await Promise.all([store.begin(req), store.begin(req), store.sweep()]);
+      assert.equal(a.state, 'interrupted');
+      assert.equal(b.state, 'interrupted');
+      if (a.state === 'interrupted') assert.deepEqual(a.intent, { call_id: 'call-1', key: req.callerKey });
+      assert.ok(swept <= 1);
+      assert.deepEqual(reported, [{ call_id: 'call-1', key: req.callerKey }], 'reported exactly once');
+      // The dead holder's late settle loses: it cannot overwrite the interruption.
+      if (holder.state === 'new') assert.equal(await holder.complete('late'), false);
+      assert.equal((await store.begin(req)).state, 'interrupted');
+      // Where the upstream dedupes by the key, the retry runs again.
+      const rerun = await store.begin(req, { rerunInterrupted: true });
+      assert.equal(rerun.state, 'new');
+      if (rerun.state === 'new') await rerun.complete('second run');
+      assert.deepEqual(await store.begin(req), { state: 'replay', key: req.callerKey, result: 'second run' });
+      await store.close();
+    });
+
+    it(`${kind}: an abandoned call (ambiguous failure) answers retries interrupted without being reported`, async () => {
+      const store = await make();
+      const reported: unknown[] = [];
+      store.watchInterrupted((intent) => reported.push(intent));
+      const req = { tenantId: 'A', tool: 'refund', args: { amount: 6 }, callerKey: `k-${randomUUID()}` };
+      const holder = await store.begin(req, { intent: () => ({ call_id: 'call-2' }) });
+      if (holder.state === 'new') await holder.abandon();
+      const retry = await store.begin(req);
+      assert.equal(retry.state, 'interrupted');
+      assert.equal(await store.sweep(), 0);
+      assert.deepEqual(reported, []);
+      await store.close();
+    });
+  }
+
+  it('file: results, interruptions and unfinished intents survive closing and reopening the journal', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcptrail-idem-'));
+    const first = fileIdempotencyStore({ dir });
+    const done = { tenantId: 'A', tool: 'refund', args: { n: 1 }, callerKey: 'done-key' };
+    const open = { tenantId: 'A', tool: 'refund', args: { n: 2 }, callerKey: 'open-key' };
+    const d = await first.begin(done);
+    if (d.state === 'new') await d.complete({ refund: 'R-1' });
+    const o = await first.begin(open, { intent: () => ({ call_id: 'call-open' }) });
+    assert.equal(o.state, 'new');
+    // Not settled: as if the process died here (the journal is only closed, never told).
+    await first.close();
+    const journal = await readFile(join(dir, 'journal.ndjson'), 'utf8');
+    assert.ok(!journal.includes('done-key') && !journal.includes('open-key'), 'keys are stored hashed');
+
+    const second = fileIdempotencyStore({ dir });
+    const reported: unknown[] = [];
+    assert.equal(await second.watchInterrupted((intent) => reported.push(intent)), 1, 'the first sweep finds the unfinished call');
+    assert.deepEqual(await second.begin(done), { state: 'replay', key: 'done-key', result: { refund: 'R-1' } });
+    assert.equal((await second.begin(open)).state, 'interrupted');
+    assert.deepEqual(reported, [{ call_id: 'call-open' }]);
+    await second.close();
+    // Reported once across restarts too.
+    const third = fileIdempotencyStore({ dir });
+    const again: unknown[] = [];
+    assert.equal(await third.watchInterrupted((intent) => again.push(intent)), 0);
+    assert.deepEqual(again, []);
+    assert.equal((await third.begin(open)).state, 'interrupted');
+    await third.close();
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -1,154 +1,137 @@
 /**
- * spansToRows serialises each row directly (shared resource/scope members
- * once per scope) instead of JSON.stringify(spanToRow(...)); the rows must be
- * byte-identical to the row objects' JSON, for well-formed and fuzzed input.
+ * spansToRows on its own: the same spans sent as OTLP/JSON and as protobuf
+ * give byte-identical rows; spans with empty ids are kept with `''` ids, as
+ * the exporter stores them; and every request the decoder accepts, however
+ * mutated, maps to rows the engine takes (one bad row would fail the whole
+ * insert block, and with it every request sharing the batch).
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attributesToMap, spanToRow, spansToRows, SpanRejected } from '../packages/collector/src/collector/otlp/rows.js';
-import { decodeTracesRequest } from '../packages/collector/src/collector/otlp/decode.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spansToRows } from '../packages/collector/src/collector/otlp/rows.js';
+import { OtlpDecodeError, decodeTracesRequest } from '../packages/collector/src/collector/otlp/decode.js';
 import { ExportTraceServiceRequest } from '../packages/collector/src/collector/otlp/proto.js';
-import { wellFormedJson } from '../packages/collector/src/collector/processors/well-formed.js';
-import type { OtlpTracesRequest } from '../packages/collector/src/collector/otlp/types.js';
-import { mutateBytes, mutateText, rng } from './support/reliability-fuzz.js';
-
-/** The previous implementation: one row object per span, JSON.stringify'd. */
-function reference(request: OtlpTracesRequest): { ndjson: string; accepted: number; rejected: number; firstError?: string } {
-  let ndjson = '';
-  let accepted = 0;
-  let rejected = 0;
-  let firstError: string | undefined;
-  for (const rs of request.resourceSpans ?? []) {
-    const resourceAttributes = attributesToMap(rs.resource?.attributes);
-    const serviceName = resourceAttributes['service.name'] ?? '';
-    for (const ss of rs.scopeSpans ?? []) {
-      for (const span of ss.spans ?? []) {
-        try {
-          ndjson += wellFormedJson(JSON.stringify(spanToRow(span, serviceName, resourceAttributes, ss.scope?.name ?? '', ss.scope?.version ?? ''))) + '\n';
-          accepted++;
-        } catch (err) {
-          if (!(err instanceof SpanRejected)) throw err;
-          rejected++;
-          firstError ??= err.message;
-        }
-      }
-    }
-  }
-  return { ndjson, accepted, rejected, firstError };
-}
+import { openStore, migrate, TABLES, type Store } from '../packages/collector/src/store/index.js';
+import { mutateBytes, mutateText, mutateType, rng } from './support/reliability-fuzz.js';
 
 const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
+const hex = (h: string) => Buffer.from(h, 'hex');
 
-function sample(): Record<string, unknown> {
-  return {
-    resourceSpans: [
-      {
-        resource: { attributes: [kv('service.name', { stringValue: 'crm "mcp"' }), kv('host.name', { stringValue: 'h\u00e9\ud83d\udca5' }), kv('n', { intValue: '42' })] },
-        scopeSpans: [
-          {
-            scope: { name: 'mcptrail', version: '0.1.0' },
-            spans: [
-              {
-                traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentSpanId: '00f067aa0ba902b8', traceState: 'k=v', name: 'tools/call crm.search',
-                kind: 2, startTimeUnixNano: '1714557600123456789', endTimeUnixNano: '1714557600223456789',
-                attributes: [kv('a', { stringValue: 'x\ud800y' }), kv('b', { boolValue: true }), kv('c', { doubleValue: 1e-7 }), kv('d', { arrayValue: { values: [{ intValue: 1 }, { stringValue: 's' }] } }), kv('e', { kvlistValue: { values: [kv('x', { boolValue: false })] } }), kv('f', { bytesValue: 'AAEC' })],
-                events: [{ timeUnixNano: '1714557600123456790', name: 'exception', attributes: [kv('exception.type', { stringValue: 'Error' })] }],
-                links: [{ traceId: '5bf92f3577b34da6a3ce929d0e0e4736', spanId: '10f067aa0ba902b7', traceState: '', attributes: [] }],
-                status: { code: 2, message: 'boom\n"quoted"' },
-              },
-              { traceId: '4BF92F3577B34DA6A3CE929D0E0E4736', spanId: 'APBnqguQArc=', name: 'GET', kind: 'SPAN_KIND_CLIENT', startTimeUnixNano: 1714557600, status: { code: 'STATUS_CODE_OK' } },
-              { traceId: '00000000000000000000000000000000', spanId: '00f067aa0ba902b7', name: 'bad id' },
-              { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', startTimeUnixNano: '-1' },
-              { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', events: [{ timeUnixNano: 'x' }] },
-            ],
-          },
-          { spans: [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', links: [{ traceId: 'zz' }] }] },
-        ],
-      },
-      { scopeSpans: [{ scope: { name: 'other' }, spans: [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', name: 'no resource' }] }] },
-    ],
-  };
-}
-
-/** The sample's spans that protobuf can carry, as protobuf bytes (ids as bytes, enums as numbers). */
-function sampleProto(): Buffer {
-  const hex = (h: string) => Buffer.from(h, 'hex');
+/** Spans in OTLP/JSON form; `ids` turns hex ids into what the encoding carries. */
+function sample(ids: (h: string) => unknown): Record<string, unknown> {
   const spans = [
     {
-      traceId: hex('4bf92f3577b34da6a3ce929d0e0e4736'), spanId: hex('00f067aa0ba902b7'), parentSpanId: hex('00f067aa0ba902b8'), traceState: 'k=v', name: 'tools/call crm.search', kind: 2,
+      traceId: ids('4bf92f3577b34da6a3ce929d0e0e4736'), spanId: ids('00f067aa0ba902b7'), parentSpanId: ids('00f067aa0ba902b8'), traceState: 'k=v', name: 'tools/call crm.search', kind: 2,
       startTimeUnixNano: '1714557600123456789', endTimeUnixNano: '1714557600223456789',
-      attributes: [kv('a', { stringValue: 'x\u00e9y' }), kv('b', { boolValue: true }), kv('c', { doubleValue: 1e-7 }), kv('i', { intValue: '-9007199254740993' }), kv('d', { arrayValue: { values: [{ intValue: 1 }, { stringValue: 's' }] } }), kv('e', { kvlistValue: { values: [kv('x', { boolValue: false })] } }), kv('f', { bytesValue: Buffer.from([0, 1, 2]) })],
+      attributes: [kv('z', { stringValue: 'x\u00e9y' }), kv('b', { boolValue: true }), kv('c', { doubleValue: 1e-7 }), kv('10', { intValue: '-9007199254740993' }), kv('9', { arrayValue: { values: [{ intValue: '9007199254740993' }, { stringValue: 's' }, { doubleValue: 1e21 }] } }), kv('e', { kvlistValue: { values: [kv('y', { boolValue: false }), kv('x', {})] } })],
       events: [{ timeUnixNano: '1714557600123456790', name: 'exception', attributes: [kv('exception.type', { stringValue: 'Error' })] }],
-      links: [{ traceId: hex('5bf92f3577b34da6a3ce929d0e0e4736'), spanId: hex('10f067aa0ba902b7'), traceState: 'x' }],
+      links: [{ traceId: ids('5bf92f3577b34da6a3ce929d0e0e4736'), spanId: ids('10f067aa0ba902b7'), traceState: 'x', attributes: [kv('k', { intValue: '1' })] }],
       status: { code: 2, message: 'boom\n"quoted"' },
     },
-    { traceId: hex('4bf92f3577b34da6a3ce929d0e0e4736'), spanId: hex('00f067aa0ba902b7'), name: 'GET', kind: 3, startTimeUnixNano: '1714557600', status: { code: 1 } },
-    { traceId: hex('00000000000000000000000000000000'), spanId: hex('00f067aa0ba902b7'), name: 'bad id' },
-    { traceId: hex('4bf92f3577b34da6a3ce929d0e0e4736'), spanId: hex('00f067'), name: 'short id' },
+    { traceId: ids('4bf92f3577b34da6a3ce929d0e0e4736'), spanId: ids('00f067aa0ba902b9'), name: 'GET', kind: 3, startTimeUnixNano: '1714557600', status: { code: 1 } },
+    { traceId: ids('00000000000000000000000000000000'), spanId: ids('00f067aa0ba902ba'), name: 'all-zero trace id' },
+    { spanId: ids('00f067aa0ba902bb'), name: 'no trace id' },
+    { traceId: ids('4bf92f3577b34da6a3ce929d0e0e4736'), name: 'no span id', parentSpanId: ids('0000000000000000') },
+    { traceId: ids('4bf92f3577b34da6a3ce929d0e0e4736'), spanId: ids('00f067'), name: 'short span id' },
+    { traceId: ids('4bf92f3577b34da6a3ce929d0e0e4736'), spanId: ids('00f067aa0ba902bc'), startTimeUnixNano: '9223372036854775808', name: 'after 2262' },
   ];
-  const request = {
+  return {
     resourceSpans: [
-      { resource: { attributes: [kv('service.name', { stringValue: 'crm "mcp"' }), kv('host.name', { stringValue: 'h\u00e9\ud83d\udca5' })] }, scopeSpans: [{ scope: { name: 'mcptrail', version: '0.1.0' }, spans }, { spans: [spans[1]] }] },
-      { scopeSpans: [{ spans: [spans[0]] }] },
+      { resource: { attributes: [kv('service.name', { stringValue: 'crm "mcp"' }), kv('host.name', { stringValue: 'h\u00e9\ud83d\udca5' })] }, scopeSpans: [{ scope: { name: 'mcptrail', version: '0.1.0' }, spans }] },
+      { scopeSpans: [{ spans: [spans[1]] }] },
     ],
   };
-  return Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish());
 }
 
-function same(request: OtlpTracesRequest, label: string): void {
-  let expected: ReturnType<typeof reference> | Error;
-  try {
-    expected = reference(request);
-  } catch (err) {
-    expected = err as Error;
-  }
-  if (expected instanceof Error) {
-    assert.throws(() => spansToRows(request), label);
-    return;
-  }
-  assert.deepEqual(spansToRows(request), expected, label);
-}
+const jsonBody = () => Buffer.from(JSON.stringify(sample((h) => h)));
+const protoBody = () => Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(sample(hex))).finish());
 
-test('rows are byte-identical to JSON.stringify(spanToRow(...)): JSON sample, its protobuf encoding', () => {
-  const json = sample();
-  same(json as OtlpTracesRequest, 'json');
-  const result = spansToRows(json as OtlpTracesRequest);
-  assert.equal(result.accepted, 4);
-  assert.equal(result.rejected, 3);
-  const proto = decodeTracesRequest(sampleProto(), 'protobuf');
-  same(proto, 'protobuf');
-  const protoResult = spansToRows(proto);
-  assert.equal(protoResult.accepted, 4);
-  assert.equal(protoResult.rejected, 2);
+let dir: string;
+let store: Store;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mcptrail-otlp-rows-'));
+  store = await openStore({ dataDir: dir, url: '' });
+  await migrate(store);
+});
+after(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
-test('rows are byte-identical on fuzzed OTLP/JSON and protobuf requests', () => {
+test('JSON and protobuf give the same rows; empty ids are kept as the exporter keeps them, malformed ones refused', async () => {
+  const fromJson = spansToRows(decodeTracesRequest(jsonBody(), 'json'));
+  const fromProto = spansToRows(decodeTracesRequest(protoBody(), 'protobuf'));
+  assert.deepEqual(fromProto, fromJson);
+  assert.equal(fromJson.accepted, 6);
+  assert.equal(fromJson.rejected, 2, 'the short span id and the time after 2262');
+
+  await store.insertNDJSON(TABLES.otelTraces, fromJson.ndjson);
+  const rows = await store.query<{ SpanName: string; TraceId: string; SpanId: string; ParentSpanId: string; attrs: [string, string][]; events: [string, string][][]; ServiceName: string }>(
+    `SELECT SpanName, TraceId, SpanId, ParentSpanId, CAST(SpanAttributes, 'Array(Tuple(String, String))') AS attrs,
+            arrayMap(m -> CAST(m, 'Array(Tuple(String, String))'), Events.Attributes) AS events, ServiceName
+     FROM ${TABLES.otelTraces} ORDER BY SpanName`,
+  );
+  const byName = new Map(rows.map((r) => [r.SpanName, r]));
+  assert.equal(byName.get('all-zero trace id')?.TraceId, '');
+  assert.equal(byName.get('no trace id')?.TraceId, '');
+  assert.equal(byName.get('no span id')?.SpanId, '');
+  assert.equal(byName.get('no span id')?.ParentSpanId, '', 'an all-zero parent is no parent');
+  const search = byName.get('tools/call crm.search')!;
+  assert.equal(search.ServiceName, 'crm "mcp"');
+  // Keys in byte order ('10' < '9' < 'b'), values as pdata AsString.
+  assert.deepEqual(search.attrs, [
+    ['10', '-9007199254740993'],
+    ['9', '[9007199254740993,"s",1e+21]'],
+    ['b', 'true'],
+    ['c', '1e-7'],
+    ['e', '{"x":null,"y":false}'],
+    ['z', 'x\u00e9y'],
+  ]);
+  assert.deepEqual(search.events, [[['exception.type', 'Error']]]);
+  const lookup = await store.query<{ n: number }>(`SELECT count() AS n FROM ${TABLES.otelTracesTraceIdTs} WHERE TraceId = ''`);
+  assert.equal(Number(lookup[0]!.n), 0, 'spans without a trace id stay out of the trace-id lookup, as the exporter view has it');
+});
+
+test('every mutated request the decoder accepts maps to rows the engine takes', async () => {
   const random = rng(4242);
-  const text = JSON.stringify(sample());
-  let compared = 0;
+  const text = jsonBody().toString();
+  const proto = protoBody();
+  const seed = JSON.parse(text);
+  let accepted = 0;
+  let refused = 0;
+  let pending = '';
   for (let i = 0; i < 3000; i++) {
-    let t = text;
-    for (let k = 0, n = 1 + Math.floor(random() * 3); k < n; k++) t = mutateText(t, random);
-    let request: OtlpTracesRequest;
+    let body: Buffer;
+    let encoding: 'json' | 'protobuf';
+    if (i % 3 === 0) {
+      body = mutateBytes(proto, random);
+      encoding = 'protobuf';
+    } else if (i % 3 === 1) {
+      let t = text;
+      for (let k = 0, n = 1 + Math.floor(random() * 3); k < n; k++) t = mutateText(t, random);
+      body = Buffer.from(t);
+      encoding = 'json';
+    } else {
+      body = Buffer.from(JSON.stringify(mutateType(structuredClone(seed), random)));
+      encoding = 'json';
+    }
+    let ndjson: string;
     try {
-      request = decodeTracesRequest(Buffer.from(t), 'json');
-    } catch {
+      ndjson = spansToRows(decodeTracesRequest(body, encoding)).ndjson;
+    } catch (err) {
+      assert.ok(err instanceof OtlpDecodeError, `mutation ${i} threw ${(err as Error).name}: ${(err as Error).message}`);
+      refused++;
       continue;
     }
-    same(request, `json mutation ${i}`);
-    compared++;
-  }
-  const proto = Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject({ resourceSpans: [] })).finish());
-  const seed = sampleProto();
-  for (let i = 0; i < 3000; i++) {
-    let request: OtlpTracesRequest;
-    try {
-      request = decodeTracesRequest(mutateBytes(i % 10 === 0 ? proto : seed, random), 'protobuf');
-    } catch {
-      continue;
+    accepted++;
+    pending += ndjson;
+    if (i % 100 === 99) {
+      await store.insertNDJSON(TABLES.otelTraces, pending);
+      pending = '';
     }
-    same(request, `protobuf mutation ${i}`);
-    compared++;
   }
-  assert.ok(compared > 800, `compared ${compared}`);
+  if (pending) await store.insertNDJSON(TABLES.otelTraces, pending);
+  assert.ok(accepted > 500 && refused > 500, `accepted ${accepted}, refused ${refused}`);
 });

@@ -4,13 +4,15 @@
  * lines, through the official clients over real HTTP.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
-import { createMcpHttpApp, instrument } from '../packages/mcptrail/src/instrument/index.js';
+import { instrument } from '../packages/mcptrail/src/instrument/index.js';
+import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/fastify.js';
 import { createLogger } from '../packages/mcptrail/src/record/index.js';
 import { AUDIENCE, ISSUER, mintHs256, standardClaims } from './support/auth-keys.js';
 import {
@@ -135,10 +137,11 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       assert.ok(!logLines.join('').includes(CANARY), 'log');
     });
 
-    test('an unknown tool: one tool_error record (UnknownTool, -32602)', async () => {
+    test('an unknown tool: one tool_error record (UnknownTool, -32602), recorded as `unknown` with its name hashed', async () => {
       const tp = newTraceparent();
       const c = await client();
-      const name = `no_such_tool_${'x'.repeat(300)}`;
+      // The name is caller text: it may carry anything, so it must appear nowhere.
+      const name = `no_such_tool_${CANARY}_${'x'.repeat(300)}`;
       if (line === 'v1') {
         const res = await c.callTool(name, { q: CANARY }, { traceparent: tp.header });
         assert.equal(res.isError, true);
@@ -152,7 +155,7 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       assert.equal(r.outcome, 'tool_error');
       assert.equal(r.error_class, 'UnknownTool');
       assert.equal(r.error_code, '-32602');
-      assert.equal(r.tool, name.slice(0, 128));
+      assert.equal(r.tool, 'unknown');
       assert.equal(r.tool_version, '');
       assert.equal(r.scope_required, '');
       assertIdentity(r);
@@ -160,15 +163,19 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       assert.deepEqual(Object.keys(summary), ['q']);
       assert.equal(summary.q!.len, CANARY.length);
 
-      const spans = serverSpans(name.slice(0, 128));
+      const spans = serverSpans('unknown');
       assert.equal(spans.length, 1);
       const span = spans[0]!;
+      assert.equal(span.attributes['gen_ai.tool.name'], 'unknown');
+      assert.equal(span.attributes['mcptrail.tool.name_sha256'], createHash('sha256').update(name).digest('hex'));
+      assert.ok(!JSON.stringify(span.attributes).includes('no_such_tool'), 'the name is not on the span');
       assert.equal(span.parentSpanContext?.spanId, tp.spanId);
       assert.equal(span.attributes['error.type'], '-32602');
       assert.equal(span.status.code, SpanStatusCode.UNSET);
       assert.equal(r.trace_id, tp.traceId);
       assert.equal(r.span_id, span.spanContext().spanId);
       assert.ok(!JSON.stringify(sink.records).includes(CANARY));
+      assert.ok(!JSON.stringify(sink.records).includes('no_such_tool'));
       assert.ok(!logLines.join('').includes(CANARY));
     });
 

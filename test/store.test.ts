@@ -59,6 +59,11 @@ function storeContract(name: string, setup: () => Promise<{ store: Store; teardo
         [
           'alert_events:MergeTree',
           'ledger:MergeTree',
+          'otel_metrics_exponential_histogram:MergeTree',
+          'otel_metrics_gauge:MergeTree',
+          'otel_metrics_histogram:MergeTree',
+          'otel_metrics_sum:MergeTree',
+          'otel_metrics_summary:MergeTree',
           'otel_traces:MergeTree',
           'otel_traces_trace_id_ts:AggregatingMergeTree',
           'otel_traces_trace_id_ts_mv:MaterializedView',

@@ -14,7 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Authenticator } from '../../packages/mcptrail/src/auth/index.js';
 import { currentCall } from '../../packages/mcptrail/src/context/index.js';
-import { createMcpHttpApp, instrument, type AnyMcpServer, type ToolPolicy } from '../../packages/mcptrail/src/instrument/index.js';
+import { instrument, type AnyMcpServer, type ToolPolicy } from '../../packages/mcptrail/src/instrument/index.js';
+import { createMcpHttpApp } from '../../packages/mcptrail/src/instrument/fastify.js';
 import { CallRecordSchema, type CallRecord, type RecordSink } from '../../packages/mcptrail/src/record/index.js';
 import { createUpstreamClient } from '../../packages/mcptrail/src/runtime/index.js';
 

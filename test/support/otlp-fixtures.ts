@@ -1,12 +1,17 @@
 /**
- * Real OTLP payloads: spans emitted through the OpenTelemetry SDK and sent by
- * the real OTLP/HTTP exporters (JSON and protobuf).
+ * Real OTLP payloads: spans and metrics emitted through the OpenTelemetry SDK
+ * and sent by the real OTLP/HTTP exporters (JSON and protobuf).
  */
-import { SpanKind, SpanStatusCode, context, trace, type HrTime } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, ValueType, context, trace, type HrTime } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { AggregationType, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporalityPreference, OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
+import { ATTR_GEN_AI_TOOL_NAME, ATTR_MCP_METHOD_NAME, ATTR_MCP_PROTOCOL_VERSION, METRIC_MCP_SERVER_OPERATION_DURATION } from '@opentelemetry/semantic-conventions/incubating';
 
 export type ExporterKind = 'json' | 'protobuf';
 
@@ -117,3 +122,91 @@ export async function emitTrace(exporter: SpanExporter, label: string): Promise<
 }
 
 export { toNs };
+
+// ---- metrics -------------------------------------------------------------------------------
+
+export function otlpMetricExporter(
+  kind: ExporterKind,
+  url: string,
+  opts: { gzip?: boolean; headers?: Record<string, string>; delta?: boolean } = {},
+): PushMetricExporter {
+  const config = {
+    url,
+    headers: opts.headers,
+    compression: (opts.gzip ? 'gzip' : 'none') as Compression,
+    timeoutMillis: 10_000,
+    temporalityPreference: opts.delta ? AggregationTemporalityPreference.DELTA : AggregationTemporalityPreference.CUMULATIVE,
+  };
+  return kind === 'json' ? new JsonMetricExporter(config) : new ProtoMetricExporter(config);
+}
+
+/** The explicit bucket boundaries the MCP semantic conventions advise for mcp.server.operation.duration (seconds). */
+export const MCP_DURATION_BUCKETS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+
+/** What emitMetrics recorded, to assert the stored rows against. */
+export interface EmittedMetrics {
+  /** Distinguishes this emission's series from others in the same store. */
+  runId: string;
+  /** ns since the epoch around the export. */
+  beforeNs: bigint;
+  afterNs: bigint;
+  exportResults: number[];
+}
+
+/**
+ * Every metric type the SDK produces, through the real SDK and `exporter`:
+ * the MCP server duration histogram (semconv name, unit, buckets and
+ * attributes), an exponential histogram (by view), monotonic and
+ * non-monotonic sums (double and int), a synchronous and an observable
+ * gauge; resolves once the one export has been answered.
+ */
+export async function emitMetrics(exporter: PushMetricExporter, runId: string): Promise<EmittedMetrics> {
+  const exportResults: number[] = [];
+  const recordingExporter: PushMetricExporter = {
+    export: (metrics, done) => exporter.export(metrics, (result) => {
+      exportResults.push(result.code);
+      done(result);
+    }),
+    forceFlush: () => exporter.forceFlush(),
+    shutdown: () => exporter.shutdown(),
+    selectAggregationTemporality: exporter.selectAggregationTemporality?.bind(exporter),
+    selectAggregation: exporter.selectAggregation?.bind(exporter),
+  };
+  const beforeNs = BigInt(Date.now()) * 1_000_000n;
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': SERVICE_NAME, 'deployment.environment': 'test', 'test.run': runId }),
+    readers: [new PeriodicExportingMetricReader({ exporter: recordingExporter, exportIntervalMillis: 3_600_000 })],
+    views: [{ instrumentName: 'test.exp_histogram', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+  });
+  const meter = provider.getMeter('mcptrail-fixtures', '1.2.3');
+
+  const duration = meter.createHistogram(METRIC_MCP_SERVER_OPERATION_DURATION, {
+    unit: 's',
+    description: 'MCP request duration as observed on the receiver',
+    advice: { explicitBucketBoundaries: MCP_DURATION_BUCKETS },
+  });
+  const ok = { [ATTR_MCP_METHOD_NAME]: 'tools/call', [ATTR_GEN_AI_TOOL_NAME]: 'crm.search_contacts', [ATTR_MCP_PROTOCOL_VERSION]: '2025-06-18' };
+  duration.record(0.015, ok);
+  duration.record(0.3, ok);
+  duration.record(7, { [ATTR_MCP_METHOD_NAME]: 'tools/call', [ATTR_GEN_AI_TOOL_NAME]: 'crm.issue_refund', [ATTR_MCP_PROTOCOL_VERSION]: '2025-06-18', [ATTR_ERROR_TYPE]: 'tool_error' });
+
+  const exp = meter.createHistogram('test.exp_histogram', { unit: 'ms' });
+  for (const v of [0.5, 1, 2, 4, 1000]) exp.record(v);
+
+  const counter = meter.createCounter('test.counter', { description: 'a monotonic sum' });
+  counter.add(3, { b: '1', '10': 'ten', '9': 'nine' });
+  counter.add(4, { b: '1', '10': 'ten', '9': 'nine' });
+  const intCounter = meter.createCounter('test.int_counter', { valueType: ValueType.INT });
+  intCounter.add(2 ** 40);
+  const updown = meter.createUpDownCounter('test.updown');
+  updown.add(5);
+  updown.add(-8);
+
+  meter.createGauge('test.gauge', { unit: '1' }).record(42.5, { host: 'a' });
+  meter.createObservableGauge('test.observable', { valueType: ValueType.INT }).addCallback((result) => result.observe(12, { slot: 'x' }));
+
+  // Shutdown collects and exports once more, so it is the only export (a flush first would send every point twice).
+  await provider.shutdown().catch(() => undefined);
+  const afterNs = BigInt(Date.now()) * 1_000_000n;
+  return { runId, beforeNs, afterNs, exportResults };
+}

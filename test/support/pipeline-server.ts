@@ -11,8 +11,8 @@ import { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Authenticator } from '../../packages/mcptrail/src/auth/index.js';
 import { oauthRefresh } from '../../packages/collector/src/demo/oauth-refresh.js';
+import { createMcpHttpApp } from '../../packages/mcptrail/src/instrument/fastify.js';
 import {
-  createMcpHttpApp,
   instrument,
   jobToolPolicies,
   registerJobTool,
@@ -162,7 +162,7 @@ export async function startInstance(deps: InstanceDeps): Promise<Instance> {
     sdk: deps.line,
     resourceUrl: 'https://mcp.test/mcp',
     tools: deps.edgeScopes === false ? undefined : PIPELINE_POLICIES,
-    limits: deps.edgeLimits,
+    edgeLimits: deps.edgeLimits,
     logger: logs.logger,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,10 +1,20 @@
 /**
- * mcptrail's library surface: what a server author imports. The collector,
- * store and audit queries run through the `mcptrail` CLI; the rest is here.
+ * mcptrail's library surface: what a server author imports.
+ *
+ *   import { instrument } from 'mcptrail';
+ *   instrument(server);            // any host: stdio, node:http/express, createMcpHandler
+ *
+ * The fastify plugin and createMcpHttpApp are in `mcptrail/fastify` (fastify
+ * is an optional peer); the collector, store and audit queries are the
+ * `@mcptrail/collector` package and its `mcptrail` CLI.
  */
 export {
   instrument,
-  createMcpHttpApp,
+  instrumentationFor,
+  createInstrumentation,
+  flush,
+  shutdown,
+  SdkShapeError,
   registerJobTool,
   jobToolPolicies,
   limitsEventLogger,
@@ -12,7 +22,18 @@ export {
   IDEMPOTENCY_META_KEYS,
   IDEMPOTENCY_ARGUMENT_KEY,
 } from './instrument/index.js';
-export type { InstrumentOptions, McpHttpAppOptions, ToolPolicy, OutputPolicy, JobToolSpec } from './instrument/index.js';
+export type {
+  InstrumentOptions,
+  Instrumentation,
+  McpServerLike,
+  AnyMcpServer,
+  AuthInfoLike,
+  PrincipalInit,
+  IdentityOptions,
+  ToolPolicy,
+  OutputPolicy,
+  JobToolSpec,
+} from './instrument/index.js';
 
 export { createAuthenticator, AuthError, protectedResourceMetadata, wwwAuthenticate } from './auth/index.js';
 export type { Authenticator, AuthenticatorOptions, Principal } from './auth/index.js';
@@ -25,6 +46,7 @@ export {
   createUpstreamClient,
   UpstreamError,
   UpstreamNetworkError,
+  UpstreamResponseTooLargeError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
   createRedis,
@@ -33,6 +55,7 @@ export {
   MemoryConcurrencyCap,
   RedisConcurrencyCap,
   memoryIdempotencyStore,
+  fileIdempotencyStore,
   redisIdempotencyStore,
   memoryCredentialStore,
   redisCredentialStore,
@@ -56,5 +79,5 @@ export type {
 export { CallRecordSchema, OUTCOMES, summarizeArgs, createLogger, createRecordSink, createShipper } from './record/index.js';
 export type { CallRecord, Outcome, RecordSink, Shipper, ShipperOptions } from './record/index.js';
 
-export { startTelemetry } from './telemetry/index.js';
+export { startTelemetry, joinTelemetry, mcptrailSpanProcessor, mcptrailMetricReader } from './telemetry/index.js';
 export type { Telemetry, TelemetryOptions } from './telemetry/index.js';

@@ -1,7 +1,7 @@
 /** "Which agent ran this tool, for which tenant, with what outcome": reads of `tool_calls`. */
 import type { CallRecord } from 'mcptrail/record';
 import { TABLES, type QueryParams, type Store } from '../store/index.js';
-import { DEFAULT_LIMIT, DEFAULT_SINCE, MAX_LIMIT, type CallFilter } from './filters.js';
+import { CURSOR_PATTERN, DEFAULT_LIMIT, DEFAULT_SINCE, MAX_LIMIT, type CallFilter } from './filters.js';
 import { parseSince } from './since.js';
 
 /**
@@ -27,8 +27,16 @@ export async function listCalls(store: Store, filter: CallFilter = {}): Promise<
     where.push(PREDICATES[key]);
     params[key] = value;
   }
+  if (filter.before !== undefined) {
+    const cursor = CURSOR_PATTERN.exec(filter.before);
+    if (!cursor) throw new RangeError('before must be a cursor <epoch ms>_<call_id>');
+    where.push("(ts, call_id) < (fromUnixTimestamp64Milli({beforeMs:Int64}, 'UTC'), toUUID({beforeId:String}))");
+    params.beforeMs = Number(cursor[1]);
+    params.beforeId = cursor[2]!;
+  }
+  // call_id breaks ties between calls of the same millisecond, so keyset pages neither skip nor repeat.
   return store.query<CallRecord>(
-    `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ORDER BY ts DESC LIMIT {limit:UInt32}`,
+    `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ORDER BY ts DESC, call_id DESC LIMIT {limit:UInt32}`,
     params,
   );
 }

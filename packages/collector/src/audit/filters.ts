@@ -16,6 +16,16 @@ export interface CallFilter {
   since?: string;
   /** 1..1000, default 100. */
   limit?: number;
+  /** Keyset paging: only calls older than this cursor (`nextCursor` of the previous page, `<epoch ms>_<call_id>`). */
+  before?: string;
+}
+
+/** `<epoch ms>_<call_id>`: the position of a call in newest-first order (ts, then call_id, descending). */
+export const CURSOR_PATTERN = /^(\d{1,15})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** The cursor after `call` in newest-first order. */
+export function cursorOf(call: { ts: string; call_id: string }): string {
+  return `${Date.parse(call.ts)}_${call.call_id}`;
 }
 
 const text = (max: number) => z.string().min(1).max(max);
@@ -49,6 +59,7 @@ export const CallFilterSchema = z
       .min(1, { error: () => `limit must be an integer from 1 to ${MAX_LIMIT}` })
       .max(MAX_LIMIT, { error: () => `limit must be an integer from 1 to ${MAX_LIMIT}` })
       .optional(),
+    before: z.string().regex(CURSOR_PATTERN, { message: 'before must be a cursor <epoch ms>_<call_id> (the nextCursor of a page)' }).optional(),
   })
   .strict();
 

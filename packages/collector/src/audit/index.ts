@@ -8,6 +8,8 @@ export {
   parsedString,
   isTraceId,
   TRACE_ID_PATTERN,
+  CURSOR_PATTERN,
+  cursorOf,
   DEFAULT_LIMIT,
   DEFAULT_SINCE,
   MAX_LIMIT,

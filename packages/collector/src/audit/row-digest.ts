@@ -96,9 +96,10 @@ export function codecFor(chType: string): ColumnCodec {
   }
 }
 
+/** The type alone: a column definition may go on with `DEFAULT …`, `MATERIALIZED …` or `CODEC(…)`. */
 function stripCodec(chType: string): string {
-  const i = chType.indexOf(' CODEC(');
-  return (i === -1 ? chType : chType.slice(0, i)).trim();
+  const m = /\s(?:DEFAULT|MATERIALIZED|ALIAS|EPHEMERAL|CODEC\()/.exec(chType);
+  return (m ? chType.slice(0, m.index) : chType).trim();
 }
 
 const CODECS: Record<FieldName, ColumnCodec> = Object.fromEntries(FIELD_NAMES.map((k) => [k, codecFor(FIELDS[k].ch)])) as Record<FieldName, ColumnCodec>;

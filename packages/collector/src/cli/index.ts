@@ -8,7 +8,7 @@ import { migrateCommand } from './migrate.js';
 import { upCommand } from './up.js';
 import { alertsCommand, collectorAlertsSource } from './alerts.js';
 import { OUTCOMES } from 'mcptrail/record';
-import { isStoreError } from '../store/index.js';
+import { isStoreError, parseTtlDays, retentionFromEnv, type Retention } from '../store/index.js';
 import { parseSince } from '../audit/index.js';
 import { parseInstant } from '../audit/instant.js';
 import { EXPORT_FORMATS, MAX_EXPORT_LIMIT, type ExportFormat } from '../audit/export.js';
@@ -20,11 +20,12 @@ const USAGE = `usage: mcptrail <command> [options]
 commands:
   up [--demo]            start the collector (and with --demo the CRM MCP server, its upstream and agents)
        [--host 127.0.0.1] [--port ${DEFAULT_COLLECTOR_PORT}] [--mcp-port ${DEFAULT_MCP_PORT}] [--upstream-port ${DEFAULT_UPSTREAM_PORT}] [--rate 0.5]
+       [--traces-ttl-days 30] [--metrics-ttl-days 30]
   calls                  list tool calls, newest first
        [--tool T] [--tenant X] [--agent A] [--outcome O] [--since 1h, at most 31d] [--limit 100] [--json]
   trace <traceId>        the spans and call records of one trace [--json]
   alerts                 the alert rules' current state: firing, pending, recently resolved [--json]
-  migrate                apply pending schema migrations [--json]
+  migrate                apply pending schema migrations and the retention [--traces-ttl-days N] [--metrics-ttl-days N] [--json]
   export --out DIR       calls of a time range as data files plus manifest.json (rows, sha256 per file)
        [--tenant T] [--since 24h|ISO] [--until now|ISO] [--format ndjson|parquet] [--rows-per-file 100000] [--json]
   verify                 check the tamper-evidence ledger against tool_calls; exit 1 naming the rows that differ
@@ -37,10 +38,17 @@ environment:
   MCPTRAIL_INGEST_TOKEN    bearer token required by /v1/* when set
   MCPTRAIL_READ_TOKEN      bearer token required by /api/* when set
   MCPTRAIL_ALERTMANAGER_URL   send alerts to this Alertmanager (API v2)
-  MCPTRAIL_ALERT_WEBHOOK_URL  post alert notifications to this webhook`;
+  MCPTRAIL_ALERT_WEBHOOK_URL  post alert notifications to this webhook
+  MCPTRAIL_TRACES_TTL_DAYS    days spans are kept (default 30, 0 = no TTL)
+  MCPTRAIL_METRICS_TTL_DAYS   days metric points are kept (default 30, 0 = no TTL)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `mcptrail calls --json | head`: the reader leaving early is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   const out = (text: string) => process.stdout.write(text + '\n');
   try {
     switch (command) {
@@ -60,8 +68,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify':
         return await verifyVerb(rest, out);
       case 'migrate': {
-        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
-        out(await migrateCommand(loadConfig(), values.json!));
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false }, ...TTL_FLAGS }, strict: true });
+        out(await migrateCommand(loadConfig(), values.json!, retentionOf(values)));
         return 0;
       }
       case undefined:
@@ -98,6 +106,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`mcptrail: ${(err as Error).stack ?? err}\n`);
     return 1;
+  }
+}
+
+const TTL_FLAGS = { 'traces-ttl-days': { type: 'string' }, 'metrics-ttl-days': { type: 'string' } } as const;
+
+/** The table TTLs: --traces-ttl-days / --metrics-ttl-days over MCPTRAIL_TRACES_TTL_DAYS / MCPTRAIL_METRICS_TTL_DAYS over 30 days. */
+function retentionOf(values: { 'traces-ttl-days'?: string; 'metrics-ttl-days'?: string }): Retention {
+  try {
+    const env = retentionFromEnv();
+    const days = (flag: 'traces-ttl-days' | 'metrics-ttl-days', fallback: number) => (values[flag] === undefined ? fallback : parseTtlDays(values[flag]!, `--${flag}`));
+    return { tracesTtlDays: days('traces-ttl-days', env.tracesTtlDays), metricsTtlDays: days('metrics-ttl-days', env.metricsTtlDays) };
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
   }
 }
 
@@ -226,6 +247,7 @@ async function up(args: string[], out: (s: string) => void): Promise<number> {
       'mcp-port': { type: 'string', default: String(DEFAULT_MCP_PORT) },
       'upstream-port': { type: 'string', default: String(DEFAULT_UPSTREAM_PORT) },
       rate: { type: 'string', default: '0.5' },
+      ...TTL_FLAGS,
     },
   });
   const port = (name: string, v: string | undefined) => {
@@ -235,6 +257,7 @@ async function up(args: string[], out: (s: string) => void): Promise<number> {
   };
   const rate = Number(values.rate);
   if (!(rate >= 0 && rate <= 100)) throw new CliError('--rate must be calls per second per agent, from 0 to 100', 2);
+  const retention = retentionOf(values);
   const stop = await upCommand(
     loadConfig(),
     {
@@ -244,6 +267,7 @@ async function up(args: string[], out: (s: string) => void): Promise<number> {
       mcpPort: port('mcp-port', values['mcp-port']),
       upstreamPort: port('upstream-port', values['upstream-port']),
       ratePerAgent: rate,
+      retention,
     },
     out,
   );

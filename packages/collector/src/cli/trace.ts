@@ -13,6 +13,12 @@ export async function traceCommand(reader: AuditReader, traceId: string, json: b
   if (view.spans.length === 0 && view.calls.length === 0) return `trace ${traceId}: nothing stored (yet). Spans arrive within a few seconds of the call.`;
 
   const lines = [`trace ${traceId}: ${view.spans.length} span(s), ${view.calls.length} call record(s)`];
+  const stored = new Set(view.spans.map((s) => s.spanId));
+  const waiting = view.calls.filter((c) => c.span_id && !stored.has(c.span_id)).length;
+  if (waiting > 0) {
+    // Records ship within a fraction of a second; spans are exported in batches, a few seconds apart.
+    lines.push(`  (the span${waiting > 1 ? 's' : ''} of ${waiting} record(s) ${waiting > 1 ? 'are' : 'is'} not stored yet: spans are exported in batches and arrive within seconds — run this again)`);
+  }
   const byParent = new Map<string, Span[]>();
   const ids = new Set(view.spans.map((s) => s.spanId));
   for (const s of view.spans) {

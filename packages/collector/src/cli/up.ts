@@ -4,8 +4,8 @@
  * loopback. Stops cleanly on SIGINT/SIGTERM, flushing what is in flight.
  */
 import { relative } from 'node:path';
-import { openStore, migrate } from '../store/index.js';
-import { createCollector } from '../collector/index.js';
+import { openStore, migrate, type Retention } from '../store/index.js';
+import { createCollector, readTokensFromEnv } from '../collector/index.js';
 import { startDemo, type Demo } from '../demo/index.js';
 import { AlertEvaluator, alertmanagerNotifier, webhookNotifier, type Notifier } from '../alerts/index.js';
 import type { CliConfig } from './config.js';
@@ -17,11 +17,13 @@ export interface UpOptions {
   mcpPort: number;
   upstreamPort: number;
   ratePerAgent: number;
+  /** Table TTLs of spans and metric points; default: the environment's (retention.ts). */
+  retention?: Retention;
 }
 
 export async function upCommand(config: CliConfig, opts: UpOptions, print: (line: string) => void): Promise<() => Promise<void>> {
   const store = await openStore({ url: config.clickhouseUrl, dataDir: config.dataDir });
-  await migrate(store);
+  await migrate(store, undefined, { retention: opts.retention });
   // The same rules Grafana is provisioned with, evaluated here so alerts reach people without Grafana.
   const notifiers: Notifier[] = [];
   if (config.alertmanagerUrl) notifiers.push(alertmanagerNotifier({ url: config.alertmanagerUrl }));
@@ -50,13 +52,18 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
 
   const where = config.clickhouseUrl ? `ClickHouse at ${config.clickhouseUrl}` : `embedded ClickHouse under ${display(config.dataDir)}/clickhouse`;
   print('mcptrail is up');
-  print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces, records /v1/records, audit API /api/calls)`);
+  print(`  console       ${collectorUrl}/  (fleet, tenants, calls, traces and alerts in the browser)`);
+  print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces and /v1/metrics, records /v1/records, audit API /api/calls)`);
   print(`  store         ${where}`);
+  const readsOpen = !config.readToken && Object.keys(readTokensFromEnv()).length === 0;
+  if (readsOpen && !LOOPBACK.has(opts.host)) {
+    print(`  warning       reads are open (no MCPTRAIL_READ_TOKEN or MCPTRAIL_READ_TOKENS) and the collector listens on ${opts.host}: whoever reaches it reads the audit trail`);
+  }
   const targets = [config.alertmanagerUrl && `Alertmanager ${config.alertmanagerUrl}`, config.alertWebhookUrl && `webhook ${config.alertWebhookUrl}`].filter(Boolean);
   print(`  alerts        ${evaluator.rules.length} rules evaluated every minute → ${targets.length ? targets.join(', ') : 'no receiver (set MCPTRAIL_ALERTMANAGER_URL or MCPTRAIL_ALERT_WEBHOOK_URL)'}`);
   if (demo) {
     const tenants = [...new Set(demo.file.agents.map((a) => a.tenantId))];
-    print(`  demo MCP      ${demo.file.mcpUrl}  (crm.search_contacts, crm.update_deal, crm.issue_refund)`);
+    print(`  demo MCP      ${demo.file.mcpUrl}  (${demo.tools.length} tools: ${demo.tools.join(', ')})`);
     print(`  upstream CRM  ${demo.file.upstreamUrl}  (the customer system the tools call)`);
     print(`  agents        ${demo.file.agents.length} synthetic agents for ${tenants.join(', ')}${opts.ratePerAgent > 0 ? `, ${opts.ratePerAgent} call/s each` : ' (not started)'}`);
     print(`  demo.json     ${display(demo.filePath)}  (URLs and agent tokens, to call the server yourself)`);
@@ -79,6 +86,8 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
     await store.close();
   };
 }
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 function display(path: string): string {
   const rel = relative(process.cwd(), path);

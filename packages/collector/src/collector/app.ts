@@ -13,7 +13,12 @@ import { existingCallIds } from './dedup.js';
 import { LedgerAppender } from './ledger.js';
 import { evidenceApi } from './evidence-api.js';
 import { insightApi } from './insight-api.js';
-import { readGuard, readTokensFromEnv, type ReadScope } from './read-scope.js';
+import fastifyCookie from '@fastify/cookie';
+import { CONSOLE_DIST } from '@mcptrail/console';
+import { readGuard, readTokenTable, readTokensFromEnv, type ReadScope } from './read-scope.js';
+import { panelsApi } from './panels-api.js';
+import { consoleSession } from './console-session.js';
+import { consoleStatic } from './console-static.js';
 import { eventsReceiver } from './receivers/events.js';
 import { DEFAULT_BODY_LIMITS, acceptRawBodies, type BodyLimits } from './body.js';
 import { HttpError } from './errors.js';
@@ -39,6 +44,8 @@ export interface CollectorOptions {
   limits?: Partial<BodyLimits>;
   /** The built-in alert evaluator, whose state `GET /api/alerts` serves. */
   alerts?: AlertsSource;
+  /** The console at `/` (default: the @mcptrail/console build); `false` serves no pages. */
+  console?: { distDir?: string } | false;
 }
 
 export interface Collector {
@@ -86,12 +93,18 @@ export async function createCollector(opts: CollectorOptions): Promise<Collector
     await ingest.register(eventsReceiver(opts.store, limits));
   });
 
+  // Cookies only carry the console's session (read-scope.ts); nothing else reads them.
+  await app.register(fastifyCookie);
+  const tokens = readTokenTable(readToken, readTokens);
   await app.register(async (api) => {
-    api.addHook('onRequest', readGuard(readToken, readTokens));
+    api.addHook('onRequest', readGuard(tokens));
     await api.register(auditApi(opts.store, opts.alerts));
     await api.register(evidenceApi(opts.store, { settle: () => writer.flush() }));
     await api.register(insightApi(opts.store, opts.alerts));
+    await api.register(panelsApi(opts.store));
   });
+  await app.register(consoleSession(tokens));
+  if (opts.console !== false) await app.register(consoleStatic(opts.console?.distDir ?? CONSOLE_DIST));
 
   // Shutdown: refuse new rows (503 + Retry-After) and send every pending batch now, so requests in
   // flight (which fastify waits for) are answered without waiting for a batch timer; then a last flush.

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
 import { z } from 'zod';
 import { presentedBearer, refuseBearer, tokenDigest } from './auth.js';
 
@@ -52,26 +53,65 @@ export function tenantOf(scope: ReadScope): string | undefined {
   return 'tenant' in scope ? scope.tenant : undefined;
 }
 
-/**
- * An onRequest hook: with no token configured reads are open (operator);
- * otherwise a known bearer token is required and its scope recorded. Tokens
- * are looked up by their SHA-256, so the lookup's timing says nothing about
- * how close a guess was.
- */
-export function readGuard(operatorToken: string | undefined, tokens: Record<string, ReadScope>) {
+/** The read tokens, looked up by their SHA-256 (the lookup's timing says nothing about how close a guess was). */
+export interface ReadTokens {
+  /** No token configured: reads are open (operator). */
+  readonly open: boolean;
+  scopeFor(token: string): ReadScope | undefined;
+}
+
+export function readTokenTable(operatorToken: string | undefined, tokens: Record<string, ReadScope>): ReadTokens {
   const byDigest = new Map<string, ReadScope>();
   for (const [token, scope] of Object.entries(tokens)) byDigest.set(digest(token), scope);
   if (operatorToken) byDigest.set(digest(operatorToken), OPERATOR);
-  const open = byDigest.size === 0;
+  return { open: byDigest.size === 0, scopeFor: (token) => byDigest.get(digest(token)) };
+}
+
+/**
+ * The console's session cookie: the read token itself, HttpOnly (page scripts
+ * never see it), SameSite=Strict and Path=/api (see console-session.ts).
+ */
+export const SESSION_COOKIE = 'mcptrail_read';
+/**
+ * A cookie-authenticated read must carry this header. Browsers attach cookies
+ * on their own, custom headers only when a script of the same origin sets them
+ * (cross-origin, the header forces a CORS preflight this server never
+ * approves): the header is the CSRF defence beside SameSite=Strict.
+ */
+export const CONSOLE_HEADER = 'x-mcptrail-console';
+
+/**
+ * An onRequest hook: with no token configured reads are open (operator);
+ * otherwise a known bearer token, or the console's session cookie with the
+ * console header, is required and its scope recorded.
+ */
+export function readGuard(tokens: ReadTokens) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (open) return;
+    if (tokens.open) return;
     const presented = presentedBearer(req);
-    const scope = presented === undefined ? undefined : byDigest.get(digest(presented));
-    if (scope) {
-      scopes.set(req, scope);
+    if (presented !== undefined) {
+      const scope = tokens.scopeFor(presented);
+      if (scope) {
+        scopes.set(req, scope);
+        return;
+      }
+      return refuseBearer(reply, presented);
+    }
+    const cookie = req.cookies?.[SESSION_COOKIE];
+    if (cookie) {
+      if (req.headers[CONSOLE_HEADER] !== '1') {
+        await reply.code(403).send({ error: `a request authenticated by the console cookie must send the ${CONSOLE_HEADER}: 1 header` });
+        return;
+      }
+      const scope = tokens.scopeFor(cookie);
+      if (scope) {
+        scopes.set(req, scope);
+        return;
+      }
+      await reply.code(401).send({ error: 'the console session is no longer valid: sign in again' });
       return;
     }
-    await refuseBearer(reply, presented);
+    await refuseBearer(reply, undefined);
   };
 }
 

@@ -136,14 +136,31 @@ export class BatchWriter {
 
   /** Queues rows for `table`; resolves once they are stored (or known to be there already). */
   write(table: string, input: WriteInput): Promise<void> {
-    const rows = 'keyed' in input ? input.keyed.lines.length : input.rows;
-    if (rows === 0) return Promise.resolve();
+    return this.writeAll([[table, input]]);
+  }
+
+  /**
+   * Queues rows for several tables as one request: all of them or (past the
+   * pending bound) none, so a refused request leaves no rows behind.
+   */
+  writeAll(entries: readonly (readonly [table: string, input: WriteInput])[]): Promise<void> {
+    const sized = entries
+      .map(([table, input]) => ({ table, input, rows: 'keyed' in input ? input.keyed.lines.length : input.rows }))
+      .filter((e) => e.rows > 0)
+      .map((e) => ({ ...e, bytes: 'keyed' in e.input ? e.input.keyed.lines.reduce((n, l) => n + l.length + 1, 0) : e.input.ndjson.length }));
+    if (sized.length === 0) return Promise.resolve();
     if (this.closed) return Promise.reject(new StoreUnavailableError(this.options.retryAfterSeconds));
-    const bytes = 'keyed' in input ? input.keyed.lines.reduce((n, l) => n + l.length + 1, 0) : input.ndjson.length;
+    const rows = sized.reduce((n, e) => n + e.rows, 0);
+    const bytes = sized.reduce((n, e) => n + e.bytes, 0);
     const { maxPendingRows, maxPendingBytes } = this.options;
     if (this.counters.pendingRows + rows > maxPendingRows || this.counters.pendingBytes + bytes > maxPendingBytes) {
       throw new BackpressureError(this.storeHealthy ? 429 : 503, this.storeHealthy ? 1 : this.options.retryAfterSeconds);
     }
+    const stored = sized.map((e) => this.enqueue(e.table, e.input, e.rows, e.bytes));
+    return stored.length === 1 ? stored[0]! : Promise.all(stored).then(() => undefined);
+  }
+
+  private enqueue(table: string, input: WriteInput, rows: number, bytes: number): Promise<void> {
     this.counters.pendingRows += rows;
     this.counters.pendingBytes += bytes;
     const batch = this.batchFor(table);

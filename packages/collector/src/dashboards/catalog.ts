@@ -1,7 +1,8 @@
 /** The dashboards, each generated into dashboards/<file>. */
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { fleetDashboard } from './fleet.js';
-import { tenantDashboard } from './tenant.js';
+import type { DashboardDef } from './definition.js';
+import { FLEET, fleetDashboard } from './fleet.js';
+import { TENANT, tenantDashboard } from './tenant.js';
 import { auditDashboard } from './audit.js';
 import { incidentsDashboard } from './incidents.js';
 
@@ -16,3 +17,6 @@ export const DASHBOARDS: readonly DashboardSource[] = [
   { file: 'audit.json', build: auditDashboard },
   { file: 'incidents.json', build: incidentsDashboard },
 ];
+
+/** The dashboards defined as data: the panel API serves their panels to the console. */
+export const DASHBOARD_DEFS: readonly DashboardDef[] = [FLEET, TENANT];

@@ -4,6 +4,7 @@ import { PanelBuilder as TimeSeriesPanel } from '@grafana/grafana-foundation-sdk
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { ds, sqlQuery, Format } from './query.js';
 import { TABLES } from './sql.js';
+import type { DashboardDef } from './definition.js';
 
 /** What every mcptrail dashboard shares: UTC, tagged, a default range and refresh. */
 export function baseDashboard(d: { title: string; uid: string; tags?: string[]; from: string; refresh?: string }): DashboardBuilder {
@@ -16,15 +17,19 @@ export function baseDashboard(d: { title: string; uid: string; tags?: string[]; 
 }
 
 /** The tenant picker every dashboard starts with, read from the rollup (cheap at any range). */
-export function tenantVariable(opts: { multi?: boolean } = {}): QueryVariableBuilder {
+export function tenantVariableSpec(opts: { multi?: boolean } = {}): VariableSpec {
   const multi = opts.multi ?? true;
-  return queryVariable({
+  return {
     name: 'tenant',
     label: 'Tenant',
     multi,
     includeAll: multi,
     sql: `SELECT DISTINCT tenant_id FROM ${TABLES.toolCalls1m} WHERE $__timeFilter(minute) ORDER BY tenant_id`,
-  });
+  };
+}
+
+export function tenantVariable(opts: { multi?: boolean } = {}): QueryVariableBuilder {
+  return queryVariable(tenantVariableSpec(opts));
 }
 
 export interface PanelSpec {
@@ -57,6 +62,14 @@ export function table(p: PanelSpec): TablePanel {
     .span(p.width ?? 12)
     .height(p.height ?? 8)
     .withTarget(sqlQuery(p.sql, Format.Table));
+}
+
+/** A dashboard defined once (see definition.ts) as Grafana builds it. */
+export function grafanaDashboard(def: DashboardDef): DashboardBuilder {
+  let builder = baseDashboard(def);
+  for (const v of def.variables) builder = builder.withVariable(queryVariable(v));
+  for (const p of def.panels) builder = builder.withPanel(p.kind === 'table' ? table(p) : timeseries(p));
+  return builder;
 }
 
 export interface VariableSpec {

@@ -1,15 +1,27 @@
 /**
  * The trace-view query, in the shape the ClickHouse plugin's own trace-id
  * link generates (src/data/sqlGenerator.ts, OTel column map, trace-id mode
- * with the `_trace_id_ts` companion table): the span columns under the
- * aliases Grafana's trace view expects, and the trace's time bounds looked up
- * first so only its partitions are read.
+ * with the `_trace_id_ts` companion table, events and links columns set):
+ * the span columns under the aliases Grafana's trace view expects, span
+ * events as `logs` and links as `references` so the view shows them, and the
+ * trace's time bounds looked up first so only its partitions are read.
  */
 import { TABLES } from '../store/schema.js';
 import { CLICKHOUSE_DATASOURCE } from '../alerts/provisioning.js';
 import { Format } from './query.js';
 
 const tags = (col: string) => `arrayMap(key -> map('key', key, 'value',${col}[key]), mapKeys(${col}))`;
+const fields = (col: string) => `arrayMap(key -> map('key', key, 'value', ${col}[key]), mapKeys(${col}))`;
+
+/** Span events as the trace view's `logs` (name, ms timestamp, fields), as the plugin selects a Nested Events column. */
+const LOGS =
+  `arrayMap((name, timestamp, attributes) -> tuple(name, toString(toUnixTimestamp64Milli(timestamp)), ${fields('attributes')})` +
+  `::Tuple(name String, timestamp String, fields Array(Map(String, String))), "Events".Name, "Events".Timestamp, "Events".Attributes) AS logs`;
+
+/** Span links as the trace view's `references` (trace id, span id, tags). */
+const REFERENCES =
+  `arrayMap((traceID, spanID, attributes) -> tuple(traceID, spanID, ${fields('attributes')})` +
+  `::Tuple(traceID String, spanID String, tags Array(Map(String, String))), "Links".TraceId, "Links".SpanId, "Links".Attributes) AS references`;
 
 /** `traceId` is spliced as a literal: Grafana fills `${__value.raw}` from the clicked cell. */
 export function traceByIdSql(traceId: string): string {
@@ -21,6 +33,8 @@ SELECT "TraceId" as traceID, "SpanId" as spanID, "ParentSpanId" as parentSpanID,
 multiply("Duration", 0.000001) as duration, ${tags('"SpanAttributes"')} as tags,
 ${tags('"ResourceAttributes"')} as serviceTags,
 if("StatusCode" IN ('Error', 'STATUS_CODE_ERROR'), 2, 0) as statusCode,
+${LOGS},
+${REFERENCES},
 "SpanKind" as kind, "StatusMessage" as statusMessage, "TraceState" as traceState
 FROM ${TABLES.otelTraces}
 WHERE traceID = __gf_trace_id AND "Timestamp" >= __gf_trace_start AND "Timestamp" <= __gf_trace_end`;

@@ -115,9 +115,7 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
 
   for (const agent of opts.agents) {
     const client = new Client({ name: agent.agentId, version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(opts.mcpUrl), {
-      requestInit: { headers: { authorization: `Bearer ${agent.token}` } },
-    });
+    const transport = agentTransport(opts.mcpUrl, agent.token);
     await client.connect(transport);
     clients.push(client);
     let lastKey = '';
@@ -159,6 +157,37 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
       await provider.shutdown().catch(() => undefined);
     },
   };
+}
+
+/** An agent's client transport: its bearer token, and one abort signal per request (see perRequestSignal). */
+export function agentTransport(mcpUrl: string, token: string): StreamableHTTPClientTransport {
+  return new StreamableHTTPClientTransport(new URL(mcpUrl), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+    fetch: perRequestSignal,
+  });
+}
+
+/**
+ * The SDK's client transport passes one AbortSignal (its own, for close())
+ * to every request, and Node's fetch leaves an abort listener on it per
+ * request until garbage collection: a busy agent (the noisy importer, 8 loops
+ * at 20 calls/s) passed 1,500 and printed MaxListenersExceededWarning by the
+ * thousand. Each request gets a signal of its own instead, chained to the
+ * shared one only while the request is in flight (the demo server answers
+ * JSON, so the response is complete when fetch resolves).
+ */
+export async function perRequestSignal(url: string | URL, init?: RequestInit): Promise<Response> {
+  const shared = init?.signal;
+  if (!shared) return fetch(url, init);
+  const own = new AbortController();
+  const forward = () => own.abort(shared.reason);
+  if (shared.aborted) forward();
+  else shared.addEventListener('abort', forward, { once: true });
+  try {
+    return await fetch(url, { ...init, signal: own.signal });
+  } finally {
+    shared.removeEventListener('abort', forward);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,15 +1,19 @@
 /**
- * The demo CRM MCP server: three tools over a customer CRM, written the way a
- * server author would write them, then wrapped by one `instrument()` call and
- * served statelessly over Streamable HTTP with the production options on:
+ * The demo CRM MCP server: tools over a customer CRM, written the way a
+ * server author would write them, served statelessly over Streamable HTTP by
+ * mcptrail's fastify host (which instruments every server it builds, with
+ * the tool policies given once) with the production options on:
  * scopes at the edge, budgets (agent at the edge; tool, tenant and
  * concurrency in the pipeline), idempotent writes, the tenants' own upstream
  * OAuth tokens, retries and breakers, and output allow-lists.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import { instrument, createMcpHttpApp, registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
+import { registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
+import { createMcpHttpApp } from 'mcptrail/fastify';
 import {
   CircuitBreakers,
   createUpstreamClient,
@@ -40,6 +44,8 @@ export const CRM_TOOL_POLICIES: Record<string, ToolPolicy> = {
     kind: 'write',
     budgetMs: 10_000,
     version: '2',
+    // The CRM dedupes deal updates by Idempotency-Key: after an interruption a retry may run again.
+    upstreamDedupes: true,
     redact: { allow: ['deal_id', 'stage'] },
     output: { allow: ['deal.id', 'deal.stage', 'deal.amount', 'deal.version'] },
   },
@@ -115,10 +121,12 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
     async ({ deal_id, stage, amount }) => {
       try {
         // The pipeline's idempotency key travels as Idempotency-Key; the CRM dedupes deal updates by it.
-        const res = await crm.request({ method: 'PATCH', path: `/v1/deals/${encodeURIComponent(deal_id)}`, body: { stage, amount } });
+        // A path template: spans record /v1/deals/{id}, never the id itself.
+        const res = await crm.request({ method: 'PATCH', path: '/v1/deals/{id}', params: { id: deal_id }, body: { stage, amount } });
         return json(res.body);
       } catch (err) {
-        if (err instanceof UpstreamError && err.status === 404) return toolError(`Deal ${deal_id} does not exist.`);
+        // The message names no argument: results are stored for replays.
+        if (err instanceof UpstreamError && err.status === 404) return toolError('That deal does not exist.');
         if (err instanceof UpstreamError && err.status === 422) return toolError('Nothing to update: give a stage or an amount.');
         throw err;
       }
@@ -129,7 +137,9 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
     'crm.issue_refund',
     {
       title: 'Issue a refund',
-      description: 'Issue a refund against a won deal. Repeating the same request (same key or arguments) within 24 h returns the first refund instead of issuing another.',
+      description:
+        'Issue a refund against a won deal. Repeating the same request (same key or arguments) within 24 h returns the first refund instead of issuing another; ' +
+        'if the first was interrupted (interrupted: true), it is not issued again: check the refunds before retrying with a new key.',
       inputSchema: { deal_id: z.string().min(1).max(64), amount: z.number().positive().max(100_000), note: z.string().max(500).optional() },
       annotations: { destructiveHint: true, idempotentHint: false },
     },
@@ -156,7 +166,7 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
       const count = deals ?? 10;
       const byStage: Record<string, number> = {};
       for (let i = 1; i <= count; i++) {
-        const res = await crm.request<{ deal?: { stage?: string } }>({ method: 'GET', path: `/v1/deals/D-${i}` });
+        const res = await crm.request<{ deal?: { stage?: string } }>({ method: 'GET', path: '/v1/deals/{id}', params: { id: `D-${i}` } });
         const stage = res.body.deal?.stage ?? 'unknown';
         byStage[stage] = (byStage[stage] ?? 0) + 1;
       }
@@ -165,6 +175,23 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
   });
 
   return server;
+}
+
+/** The tools the demo server lists, as an agent's tools/list sees them (the banner names these). */
+export async function crmToolNames(): Promise<string[]> {
+  // Nothing is called: the upstream client and jobs only have to exist.
+  const server = buildServer(createUpstreamClient({ name: 'crm', baseUrl: 'http://127.0.0.1:9' }), new Jobs());
+  const client = new Client({ name: 'mcptrail-banner', version: '1.0.0' });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(b);
+  await client.connect(a);
+  try {
+    const { tools } = await client.listTools();
+    return tools.map((t) => t.name);
+  } finally {
+    await client.close();
+    await server.close();
+  }
 }
 
 export async function createCrmMcpApp(opts: CrmServerOptions): Promise<FastifyInstance> {
@@ -180,23 +207,17 @@ export async function createCrmMcpApp(opts: CrmServerOptions): Promise<FastifyIn
   });
   const jobs = new Jobs({ maxRuntimeMs: 5 * 60_000 });
   return createMcpHttpApp({
-    serverFactory: () =>
-      instrument(buildServer(crm, jobs), {
-        service: CRM_SERVICE,
-        sink: opts.sink,
-        tools: CRM_TOOL_POLICIES,
-        limits: opts.limits,
-        concurrency: opts.concurrency,
-        idempotency: opts.idempotency,
-        logger: opts.logger,
-      }),
+    serverFactory: () => buildServer(crm, jobs),
     authenticator: opts.authenticator,
     sink: opts.sink,
     service: CRM_SERVICE,
     path: '/mcp',
     resourceUrl: opts.resourceUrl,
     tools: CRM_TOOL_POLICIES,
-    limits: opts.edgeLimits,
+    limits: opts.limits,
+    concurrency: opts.concurrency,
+    idempotency: opts.idempotency,
+    edgeLimits: opts.edgeLimits,
     scopesSupported: ['contacts:read', 'deals:write', 'refunds:write'],
     logger: opts.logger,
   });

@@ -16,7 +16,7 @@ import {
   createRedis,
   MemoryConcurrencyCap,
   memoryCredentialStore,
-  memoryIdempotencyStore,
+  fileIdempotencyStore,
   RateLimits,
   redisCredentialStore,
   RedisConcurrencyCap,
@@ -30,7 +30,7 @@ import {
   type Redis,
 } from 'mcptrail/runtime';
 import { startTelemetry } from 'mcptrail/telemetry';
-import { createCrmMcpApp, CRM_SERVICE } from './crm-server.js';
+import { createCrmMcpApp, crmToolNames, CRM_SERVICE, CRM_TOOL_POLICIES } from './crm-server.js';
 import { startUpstreamCrm, type UpstreamCrm } from './upstream-crm.js';
 import { startAgentFleet, type AgentFleet } from './agents.js';
 import { DEMO_AGENTS, DEMO_ISSUER, DEMO_TENANTS, mintAgentToken, newDemoSecret, NOISY_AGENT } from './tenants.js';
@@ -79,6 +79,8 @@ export interface DemoFile {
 
 export interface Demo {
   file: DemoFile;
+  /** The tools the MCP server lists (deprecated ones marked), for the banner. */
+  tools: string[];
   filePath: string;
   upstream: UpstreamCrm;
   fleet?: AgentFleet;
@@ -95,13 +97,23 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     { host, port: opts.upstreamPort ?? 3100 },
   );
 
-  const telemetry = startTelemetry({ serviceName: CRM_SERVICE, endpoint: opts.collectorUrl, headers: ingestHeaders(opts.ingestToken) });
   const logger = createLogger({ destination: opts.recordLog ?? join(opts.dataDir, 'mcp-server.log') });
+  // NodeSDK (a dependency of this package): spans through a disk spool like the records, exported every
+  // second (`mcptrail trace` right after a call finds them), metrics every 15 s.
+  const telemetry = startTelemetry({
+    serviceName: CRM_SERVICE,
+    collectorUrl: opts.collectorUrl,
+    ingestToken: opts.ingestToken,
+    spoolDir: join(opts.dataDir, 'spool', 'spans'),
+    spanBatchDelayMs: 1_000,
+    metricExportIntervalMs: 15_000,
+    logger,
+  });
   // Records are spooled to disk before the call returns and shipped from there: a collector outage delays them, never loses them.
   const shipper = createShipper({ url: `${opts.collectorUrl}/v1/records`, token: opts.ingestToken, spoolDir: join(opts.dataDir, 'spool'), logger });
   const sink: RecordSink = createRecordSink({ logger, shipper });
 
-  const state = await sharedState(opts.redisUrl ?? process.env.MCPTRAIL_REDIS_URL, logger, upstream, opts.limits ?? true);
+  const state = await sharedState(opts.redisUrl ?? process.env.MCPTRAIL_REDIS_URL, logger, upstream, opts.limits ?? true, opts.dataDir);
   // Each tenant's integration starts connected: a refresh token, no access token yet.
   for (const tenant of DEMO_TENANTS) await connectTenant(state.credentials, upstream, tenant);
 
@@ -155,8 +167,10 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       )
     : undefined;
 
+  const tools = (await crmToolNames()).map((name) => (CRM_TOOL_POLICIES[name]?.deprecated ? `${name} (deprecated)` : name));
   return {
     file,
+    tools,
     filePath,
     upstream,
     fleet,
@@ -245,9 +259,17 @@ interface SharedState {
 
 /**
  * Limits, idempotency and credentials: in Redis when a URL is given and
- * reachable (several server instances then share them), else in memory.
+ * reachable (several server instances then share them), else in memory —
+ * except idempotency keys, which the embedded default keeps in a journal
+ * under the data dir, so a restart neither forgets them nor loses intents.
  */
-async function sharedState(redisUrl: string | undefined, logger: Logger, upstream: UpstreamCrm, withLimits: boolean): Promise<SharedState> {
+async function sharedState(
+  redisUrl: string | undefined,
+  logger: Logger,
+  upstream: UpstreamCrm,
+  withLimits: boolean,
+  dataDir: string,
+): Promise<SharedState> {
   const onLimitsEvent = limitsEventLogger(logger);
   const onCredentialEvent = (e: CredentialEvent) =>
     e.type === 'refresh'
@@ -284,13 +306,17 @@ async function sharedState(redisUrl: string | undefined, logger: Logger, upstrea
     : {};
   // Pending entries outlive the longest tool budget (10 s).
   const idempotencyOptions = { pendingTtlMs: 60_000, keyPrefix: 'mcptrail:demo:' };
+  const idempotency = redis
+    ? redisIdempotencyStore(redis, idempotencyOptions)
+    : fileIdempotencyStore({ ...idempotencyOptions, dir: join(dataDir, 'idempotency') });
   return {
     ...limits,
     credentials: redis
       ? redisCredentialStore(redis, { ...credentialOptions, key: process.env.MCPTRAIL_CREDENTIALS_KEY ?? randomBytes(32), keyPrefix: 'mcptrail:demo:' })
       : memoryCredentialStore(credentialOptions),
-    idempotency: redis ? redisIdempotencyStore(redis, idempotencyOptions) : memoryIdempotencyStore(idempotencyOptions),
+    idempotency,
     close: async () => {
+      await idempotency.close();
       if (redis) await closeRedis(redis);
     },
   };
@@ -305,8 +331,4 @@ function freePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-function ingestHeaders(token: string | undefined): Record<string, string> | undefined {
-  return token ? { authorization: `Bearer ${token}` } : undefined;
 }

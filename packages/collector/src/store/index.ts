@@ -3,6 +3,7 @@ export type { Store, OpenStoreOptions, QueryParams, QueryParamValue, InsertOptio
 export { openStore, embeddedPath, DEFAULT_DATA_DIR } from './open.js';
 export { openEmbeddedStore } from './embedded.js';
 export { openHttpStore, type HttpStoreOptions } from './http.js';
-export { migrate, appliedVersions, MIGRATIONS, type Migration, type AppliedMigration } from './migrations.js';
+export { migrate, migrateWithRetention, appliedVersions, engineVersion, MIGRATIONS, type Migration, type AppliedMigration, type MigrateOptions } from './migrations.js';
 export { DATABASE, TABLES, TOOL_CALLS_ENGINE, TOOL_CALLS_TTL_DAYS, TRACES_TTL_DAYS, ROLLUP_TTL_DAYS, DEDUP_WINDOW_BLOCKS, LEDGER_TTL_DAYS } from './schema.js';
 export { StoreError, isStoreError } from './errors.js';
+export { applyRetention, retentionFromEnv, parseTtlDays, DEFAULT_RETENTION, type Retention, type RetentionChange } from './retention.js';

@@ -28,6 +28,12 @@ export const TABLES = {
   pipelineEvents: `${DATABASE}.pipeline_events`,
   /** The tamper-evidence ledger: one entry per stored batch and tenant, chained by digest (audit/ledger-entry.ts). */
   ledger: `${DATABASE}.ledger`,
+  /** OTLP metrics, one table per point type, in the OpenTelemetry Collector ClickHouse exporter's schema. */
+  otelMetricsGauge: `${DATABASE}.otel_metrics_gauge`,
+  otelMetricsSum: `${DATABASE}.otel_metrics_sum`,
+  otelMetricsHistogram: `${DATABASE}.otel_metrics_histogram`,
+  otelMetricsExponentialHistogram: `${DATABASE}.otel_metrics_exponential_histogram`,
+  otelMetricsSummary: `${DATABASE}.otel_metrics_summary`,
 } as const;
 
 /** Ledger entries outlive the rows they cover (whose TTL runs from `ts`, never later than ingestion) by a month. */
@@ -258,3 +264,152 @@ PARTITION BY toYYYYMM(ingested_at)
 ORDER BY (tenant_id, seq)
 TTL toDateTime(ingested_at) + INTERVAL ${LEDGER_TTL_DAYS} DAY
 SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`;
+
+/**
+ * The OpenTelemetry Collector ClickHouse exporter's metrics tables
+ * (exporter/clickhouseexporter/internal/sqltemplates/metrics_*_table.sql, the
+ * schema of contrib v0.160+: DateTime times, LowCardinality MetricName, an
+ * hour-bucketed sort key), created without a TTL as the exporter does by
+ * default; the configured retention is applied afterwards (retention.ts).
+ * The shared head and indexes are written once here; a test holds the
+ * result to the exporter's own DDL, column by column.
+ */
+const METRICS_HEAD = `
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ResourceSchemaUrl String CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+    ScopeSchemaUrl String CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    MetricName LowCardinality(String) CODEC(ZSTD(1)),
+    MetricDescription String CODEC(ZSTD(1)),
+    MetricUnit String CODEC(ZSTD(1)),
+    Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    StartTimeUnix DateTime CODEC(Delta, ZSTD(1)),
+    TimeUnix DateTime CODEC(Delta, ZSTD(1)),`;
+
+const METRICS_EXEMPLARS = `
+    Exemplars Nested (
+        FilteredAttributes Map(LowCardinality(String), String),
+        TimeUnix DateTime,
+        Value Float64,
+        SpanId String,
+        TraceId String
+    ) CODEC(ZSTD(1)),`;
+
+/** What both histogram types end with. */
+const METRICS_HISTOGRAM_TAIL = `${METRICS_EXEMPLARS}
+    Flags UInt32 CODEC(ZSTD(1)),
+    Min Float64 CODEC(ZSTD(1)),
+    Max Float64 CODEC(ZSTD(1)),
+    AggregationTemporality Int32 CODEC(ZSTD(1)),`;
+
+const METRICS_INDEXES = `
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1`;
+
+function createOtelMetrics(table: string, columns: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${table} (${METRICS_HEAD}${columns}${METRICS_INDEXES}
+) ENGINE = MergeTree()
+PARTITION BY toDate(TimeUnix)
+ORDER BY (ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+}
+
+export const CREATE_OTEL_METRICS_GAUGE = createOtelMetrics(
+  TABLES.otelMetricsGauge,
+  `
+    Value Float64 CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),${METRICS_EXEMPLARS}`,
+);
+
+export const CREATE_OTEL_METRICS_SUM = createOtelMetrics(
+  TABLES.otelMetricsSum,
+  `
+    Value Float64 CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),${METRICS_EXEMPLARS}
+    AggregationTemporality Int32 CODEC(ZSTD(1)),
+    IsMonotonic Boolean CODEC(Delta, ZSTD(1)),`,
+);
+
+export const CREATE_OTEL_METRICS_HISTOGRAM = createOtelMetrics(
+  TABLES.otelMetricsHistogram,
+  `
+    Count UInt64 CODEC(Delta, ZSTD(1)),
+    Sum Float64 CODEC(ZSTD(1)),
+    BucketCounts Array(UInt64) CODEC(ZSTD(1)),
+    ExplicitBounds Array(Float64) CODEC(ZSTD(1)),${METRICS_HISTOGRAM_TAIL}`,
+);
+
+export const CREATE_OTEL_METRICS_EXPONENTIAL_HISTOGRAM = createOtelMetrics(
+  TABLES.otelMetricsExponentialHistogram,
+  `
+    Count UInt64 CODEC(Delta, ZSTD(1)),
+    Sum Float64 CODEC(ZSTD(1)),
+    Scale Int32 CODEC(ZSTD(1)),
+    ZeroCount UInt64 CODEC(ZSTD(1)),
+    PositiveOffset Int32 CODEC(ZSTD(1)),
+    PositiveBucketCounts Array(UInt64) CODEC(ZSTD(1)),
+    NegativeOffset Int32 CODEC(ZSTD(1)),
+    NegativeBucketCounts Array(UInt64) CODEC(ZSTD(1)),${METRICS_HISTOGRAM_TAIL}`,
+);
+
+export const CREATE_OTEL_METRICS_SUMMARY = createOtelMetrics(
+  TABLES.otelMetricsSummary,
+  `
+    Count UInt64 CODEC(Delta, ZSTD(1)),
+    Sum Float64 CODEC(ZSTD(1)),
+    ValueAtQuantiles Nested(
+        Quantile Float64,
+        Value Float64
+    ) CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),`,
+);
+
+export const OTEL_METRICS_TABLES = [
+  TABLES.otelMetricsGauge,
+  TABLES.otelMetricsSum,
+  TABLES.otelMetricsHistogram,
+  TABLES.otelMetricsExponentialHistogram,
+  TABLES.otelMetricsSummary,
+] as const;
+
+/**
+ * The exporter's full-text variant of the otel_traces indexes (ClickHouse >=
+ * 26.2: `text(tokenizer = 'array')` on TraceId, map keys and the key=value
+ * item arrays instead of bloom filters), reached from migration 1's table by
+ * ALTERs that leave the indexes in the template's order. Idempotent: a rerun
+ * after a crash drops and re-adds what it finds.
+ */
+export const OTEL_TRACES_TEXT_INDEXES: readonly string[] = [
+  ...['idx_trace_id', 'idx_res_attr_key', 'idx_res_attr_value', 'idx_span_attr_key', 'idx_span_attr_value'].map(
+    (name) => `ALTER TABLE ${TABLES.otelTraces} DROP INDEX IF EXISTS ${name}`,
+  ),
+  ...(
+    [
+      ['idx_trace_id', 'TraceId', 'FIRST'],
+      ['idx_res_attr_key', 'mapKeys(ResourceAttributes)', 'AFTER idx_trace_id'],
+      ['idx_res_attr_items', 'ResourceAttributeItems', 'AFTER idx_res_attr_key'],
+      ['idx_span_attr_key', 'mapKeys(SpanAttributes)', 'AFTER idx_res_attr_items'],
+      ['idx_span_attr_items', 'SpanAttributeItems', 'AFTER idx_span_attr_key'],
+    ] as const
+  ).flatMap(([name, expr, position]) => [
+    `ALTER TABLE ${TABLES.otelTraces} ADD INDEX IF NOT EXISTS ${name} ${expr} TYPE text(tokenizer = 'array') ${position}`,
+    // Parts written before the ALTER get the index too (a background mutation).
+    `ALTER TABLE ${TABLES.otelTraces} MATERIALIZE INDEX ${name}`,
+  ]),
+];
+
+/** The exporter uses text indexes from ClickHouse 26.2 on; `version` is `SELECT version()`. */
+export function supportsTextIndexes(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 26 || (major === 26 && minor >= 2);
+}

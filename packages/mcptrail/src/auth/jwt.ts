@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { AuthError, type AuthErrorCode } from './errors.js';
 import type { Principal } from './principal.js';
 import { createVerifiedTokenCache } from './jwt-cache.js';
@@ -23,12 +23,17 @@ export type JwtVerifier = (token: string) => Promise<Principal>;
 
 const ASYMMETRIC_DEFAULT = ['RS256', 'ES256'];
 
+/** jose (ESM only) is imported on the first token, not when mcptrail is: most servers start long before. */
+let jose: Promise<typeof import('jose')> | undefined;
+const loadJose = () => (jose ??= import('jose'));
+
 export function createJwtVerifier(opts: JwtOptions): JwtVerifier {
   if (!opts.secret && !opts.jwksUrl) throw new Error('jwt auth needs a secret or a jwksUrl');
   const secret = typeof opts.secret === 'string' ? new TextEncoder().encode(opts.secret) : opts.secret;
-  const jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl)) : undefined;
+  const jwksUrl = opts.jwksUrl ? new URL(opts.jwksUrl) : undefined;
+  let jwks: JWTVerifyGetKey | undefined;
   const algorithms =
-    opts.algorithms ?? [...(secret ? ['HS256'] : []), ...(jwks ? ASYMMETRIC_DEFAULT : [])];
+    opts.algorithms ?? [...(secret ? ['HS256'] : []), ...(jwksUrl ? ASYMMETRIC_DEFAULT : [])];
 
   // Pick key material by the header's algorithm family, so an HS token can
   // never be checked against a public key (or the reverse).
@@ -37,7 +42,8 @@ export function createJwtVerifier(opts: JwtOptions): JwtVerifier {
       if (!secret) throw new AuthError('invalid_token');
       return secret;
     }
-    if (!jwks) throw new AuthError('invalid_token');
+    if (!jwksUrl) throw new AuthError('invalid_token');
+    jwks ??= (await loadJose()).createRemoteJWKSet(jwksUrl);
     return jwks(header, token);
   };
 
@@ -56,6 +62,7 @@ export function createJwtVerifier(opts: JwtOptions): JwtVerifier {
     if (cached) return { ...cached, scopes: [...cached.scopes] };
     let payload: JWTPayload;
     try {
+      const { jwtVerify } = await loadJose();
       ({ payload } = await jwtVerify(token, getKey, verifyOptions));
     } catch (err) {
       throw new AuthError(mapJoseError(err));

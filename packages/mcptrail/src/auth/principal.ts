@@ -4,7 +4,8 @@ export interface Principal {
   agentId: string;
   subject: string;
   scopes: string[];
-  method: 'jwt' | 'api_key';
+  /** `bearer`: verified by another host and read from the SDK's authInfo; `none`: no credential (stdio). */
+  method: 'jwt' | 'api_key' | 'bearer' | 'none';
   /** Seconds since epoch, when the credential carries an expiry. */
   expiresAt?: number;
 }

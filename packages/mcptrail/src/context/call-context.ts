@@ -5,7 +5,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-export type AuthMethod = 'jwt' | 'api_key' | 'none';
+/** `bearer`: a token another host verified and handed over as the SDK's authInfo. */
+export type AuthMethod = 'jwt' | 'api_key' | 'bearer' | 'none';
 
 export interface CallContext {
   readonly tenantId: string;
@@ -25,7 +26,7 @@ export interface CallContext {
   readonly startedAt: number;
   /** Time budget of the whole call, in milliseconds. */
   readonly budgetMs: number;
-  /** Aborted when the agent cancels the request. */
+  /** Aborted when the agent cancels the request, and at the call's deadline (reason: a CallDeadlineError). */
   readonly signal?: AbortSignal;
   // Mutable counters, reported in the CallRecord.
   upstreamCalls: number;

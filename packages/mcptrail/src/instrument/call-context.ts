@@ -6,6 +6,7 @@
 import { isSpanContextValid, type Span } from '@opentelemetry/api';
 import type { Principal } from '../auth/index.js';
 import type { CallContext } from '../context/index.js';
+import { CallAbort } from './call-abort.js';
 
 export interface CallContextInput {
   principal: Principal | undefined;
@@ -17,34 +18,66 @@ export interface CallContextInput {
   tool: string;
   startedAt: number;
   budgetMs: number;
+  /** The SDK's request signal (refusals and rejections: no deadline of ours). */
   signal?: AbortSignal;
+  /** The pipeline's: cancellation and the deadline, made on first read. */
+  abort?: CallAbort;
 }
 
 export function newCallContext(c: CallContextInput): CallContext {
-  const sc = c.span.spanContext();
-  const traced = isSpanContextValid(sc);
-  return {
-    tenantId: c.principal?.tenantId ?? '',
-    agentId: c.principal?.agentId ?? '',
-    subject: c.principal?.subject ?? '',
-    authMethod: c.principal?.method ?? 'none',
-    scopes: c.principal?.scopes ?? [],
-    traceId: traced ? sc.traceId : '',
-    spanId: traced ? sc.spanId : '',
-    sessionId: c.sessionId,
-    requestId: c.requestId,
-    callId: c.callId,
-    tool: c.tool,
-    startedAt: c.startedAt,
-    budgetMs: c.budgetMs,
-    signal: c.signal,
-    // freshCounters()'s values, written out: no spread per call (the CallContext type keeps the list complete).
-    upstreamCalls: 0,
-    upstreamRetries: 0,
-    authRefresh: 0,
-    authRefreshFailed: 0,
-    authRefreshReason: '',
-    idempotencyKey: '',
-    upstreamWrites: 0,
-  };
+  return new CallState(c);
+}
+
+/**
+ * A class rather than a literal so that `signal` can be a getter (the
+ * pipeline's lazily made CallAbort) without giving every call an accessor
+ * object; the fields are own properties, so `{ ...ctx }` copies them.
+ */
+class CallState implements CallContext {
+  readonly tenantId: string;
+  readonly agentId: string;
+  readonly subject: string;
+  readonly authMethod: CallContext['authMethod'];
+  readonly scopes: readonly string[];
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly sessionId: string;
+  readonly requestId: string;
+  readonly callId: string;
+  readonly tool: string;
+  readonly startedAt: number;
+  readonly budgetMs: number;
+  // freshCounters()'s values, written out (the CallContext type keeps the list complete).
+  upstreamCalls = 0;
+  upstreamRetries = 0;
+  authRefresh = 0;
+  authRefreshFailed = 0;
+  authRefreshReason = '';
+  idempotencyKey = '';
+  upstreamWrites = 0;
+  private readonly abortSource: CallAbort | AbortSignal | undefined;
+
+  constructor(c: CallContextInput) {
+    const sc = c.span.spanContext();
+    const traced = isSpanContextValid(sc);
+    this.tenantId = c.principal?.tenantId ?? '';
+    this.agentId = c.principal?.agentId ?? '';
+    this.subject = c.principal?.subject ?? '';
+    this.authMethod = c.principal?.method ?? 'none';
+    this.scopes = c.principal?.scopes ?? [];
+    this.traceId = traced ? sc.traceId : '';
+    this.spanId = traced ? sc.spanId : '';
+    this.sessionId = c.sessionId;
+    this.requestId = c.requestId;
+    this.callId = c.callId;
+    this.tool = c.tool;
+    this.startedAt = c.startedAt;
+    this.budgetMs = c.budgetMs;
+    this.abortSource = c.abort ?? c.signal;
+  }
+
+  get signal(): AbortSignal | undefined {
+    const source = this.abortSource;
+    return source instanceof CallAbort ? source.signal : source;
+  }
 }

@@ -9,6 +9,7 @@ import { insufficientScopeChallenge, missingScope, type Principal } from '../aut
 import type { Outcome } from '../record/index.js';
 import { httpRetryAfter, type RateLimits } from '../runtime/index.js';
 import type { ToolPolicy } from './policy.js';
+import type { RateLimitBudget } from './record-builder.js';
 
 /** Server-defined JSON-RPC error codes (-32000..-32099). */
 export const JSONRPC_FORBIDDEN = -32003;
@@ -20,7 +21,7 @@ export interface EdgeRefusal {
   outcome: Outcome;
   errorClass: string;
   errorCode: string;
-  rateLimitBudget: '' | 'agent' | 'tool' | 'tenant' | 'concurrency';
+  rateLimitBudget: RateLimitBudget;
   error: { code: number; message: string; data: Record<string, unknown> };
 }
 
@@ -76,4 +77,32 @@ export async function edgeCheck(
       data: { rate_limited: true, retry_after_seconds: decision.retryAfterSeconds, budget: decision.budget, retryable: true },
     },
   };
+}
+
+/**
+ * Scope and edge budgets for every tools/call of a request. A budget refusal
+ * answers the whole request; scope refusals do only when no call in it is
+ * allowed: in a batch with an allowed call, the pipeline serves that call and
+ * denies the others (a tool result and a record each). Returns the refusal
+ * and the call it is about.
+ */
+export async function checkRequestCalls<M>(
+  calls: readonly M[],
+  toolOf: (message: M) => string,
+  principal: Principal,
+  policyOf: (tool: string) => ToolPolicy,
+  limits: RateLimits | undefined,
+  resourceMetadataUrl: string,
+): Promise<{ message: M; refusal: EdgeRefusal } | undefined> {
+  let scopeDenied: { message: M; refusal: EdgeRefusal } | undefined;
+  let denials = 0;
+  for (const message of calls) {
+    const tool = toolOf(message);
+    const refusal = await edgeCheck(tool, principal, policyOf(tool), limits, resourceMetadataUrl);
+    if (!refusal) continue;
+    if (refusal.errorClass !== 'ScopeError') return { message, refusal };
+    scopeDenied ??= { message, refusal };
+    denials++;
+  }
+  return scopeDenied && denials === calls.length ? scopeDenied : undefined;
 }

@@ -1,18 +1,25 @@
 /**
- * Audit records of the calls the HTTP edge refuses (unauthenticated, out of
- * scope, over an edge budget) and the little body reading the edge needs to
+ * Audit records of the requests the HTTP edge refuses (unauthenticated, out
+ * of scope, over an edge budget) and the little body reading the edge needs to
  * find them: the tools/call messages of a JSON-RPC request or batch.
+ *
+ * A refused request leaves one record and one span, however many calls it
+ * carried (`calls_in_request` counts them): refusals are what an attacker can
+ * produce at will, so their cost to the trail must not grow with the body.
+ * They go to the sink's refusal class (`emitRefusal`), which has its own
+ * spool budget: they can never push out the records of calls that ran.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Tracer } from '@opentelemetry/api';
 import type { Principal } from '../auth/index.js';
-import type { Outcome, RecordSink } from '../record/index.js';
+import type { CallRecord, Outcome, RecordSink } from '../record/index.js';
 import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
 import { newCallContext } from './call-context.js';
 import type { EdgeRefusal } from './edge-checks.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
 import { buildRecord } from './record-builder.js';
+import { recordedToolName } from './sanitize.js';
 import { failSpan, startToolSpan } from './tool-span.js';
 import { chooseParent } from './trace-parent.js';
 
@@ -22,32 +29,47 @@ export interface RefusalRecorderDeps {
   tracer: Tracer;
   tools?: Record<string, ToolPolicy>;
   defaults?: ToolPolicy;
+  /** Whether a tool of this name is registered (other names are recorded as `unknown`). */
+  isRegistered(name: string): boolean;
 }
 
 export type RefusalFacts = Pick<EdgeRefusal, 'errorClass' | 'errorCode' | 'rateLimitBudget'> & { outcome: Outcome };
 
-/** Records (span + CallRecord) one refused tools/call message. */
+/** To the sink's refusal class when it has one. Auditing never changes the answer. */
+export function emitRefusal(sink: RecordSink, record: CallRecord): void {
+  try {
+    if (sink.emitRefusal) sink.emitRefusal(record);
+    else sink.emit(record);
+  } catch {
+    // A failing sink is visible through its own counters.
+  }
+}
+
+/** Records (span + CallRecord) one refused request: `refused` is the call it is about, `calls` all it carried. */
 export function refusalRecorder(deps: RefusalRecorderDeps) {
   return function recordRefusal(
     headers: IncomingHttpHeaders,
-    message: ToolsCallMessage,
+    calls: readonly ToolsCallMessage[],
+    refused: ToolsCallMessage,
     refusal: RefusalFacts,
     principal?: Principal,
   ) {
-    const tool = toolName(message);
+    const sentName = toolName(refused);
+    const { tool, nameSha256 } = recordedToolName(sentName, sentName !== '' && deps.isRegistered(sentName));
     const policy = resolvePolicy(tool, deps.tools, deps.defaults);
     const callId = randomUUID();
-    const requestId = typeof message.id === 'string' || typeof message.id === 'number' ? String(message.id) : '';
+    const requestId = typeof refused.id === 'string' || typeof refused.id === 'number' ? String(refused.id) : '';
     const header = (name: string) => {
       const v = headers[name];
       return Array.isArray(v) ? v[0] : v;
     };
-    const meta = isObject(message.params?._meta) ? message.params._meta : undefined;
+    const meta = isObject(refused.params?._meta) ? refused.params._meta : undefined;
     const { parent, links } = chooseParent({ meta, header });
     const span = startToolSpan(
       deps.tracer,
       {
         tool,
+        toolNameSha256: nameSha256,
         requestId,
         sessionId: '',
         protocolVersion: header('mcp-protocol-version') ?? '',
@@ -59,6 +81,7 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
       parent,
       links,
     );
+    if (calls.length > 1) span.setAttribute('mcptrail.calls_in_request', calls.length);
     failSpan(span, refusal.outcome === 'unauthenticated' ? 'unauthenticated' : refusal.errorCode);
     span.end();
     // The same record builder (and bounds) as the pipeline's; policy facts only for an authenticated caller.
@@ -87,13 +110,10 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
         argsSummary: '{}',
         idempotencyKey: '',
         idempotentReplay: false,
+        callsInRequest: calls.length,
       },
     );
-    try {
-      deps.sink.emit(record);
-    } catch {
-      // Auditing never changes the answer.
-    }
+    emitRefusal(deps.sink, record);
   };
 }
 

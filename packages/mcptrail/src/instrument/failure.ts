@@ -48,13 +48,19 @@ export class CallDeadlineError extends Error {
 }
 
 /**
- * Races `work` against the remaining budget. Written with one promise and one
- * reaction rather than Promise.race + finally: with async hooks on (any OTel
- * context manager), every promise a call creates costs a hook round trip.
+ * Races `work` against the remaining budget; at the deadline `deadline` (the
+ * call's controller) is aborted with the same CallDeadlineError, so the
+ * handler and its upstream requests can stop. Written with one promise and
+ * one reaction rather than Promise.race + finally: with async hooks on (any
+ * OTel context manager), every promise a call creates costs a hook round trip.
  */
-export function withinBudget<T>(work: T | PromiseLike<T>, remainingMs: number): Promise<T> {
+export function withinBudget<T>(work: T | PromiseLike<T>, remainingMs: number, deadline?: { abort(reason: unknown): void }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CallDeadlineError()), Math.max(0, remainingMs));
+    const timer = setTimeout(() => {
+      const err = new CallDeadlineError();
+      deadline?.abort(err);
+      reject(err);
+    }, Math.max(0, remainingMs));
     Promise.resolve(work).then(
       (value) => {
         clearTimeout(timer);

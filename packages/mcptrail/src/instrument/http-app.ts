@@ -1,38 +1,45 @@
 /**
- * The HTTP edge of an instrumented MCP server: fastify, Streamable HTTP in
- * stateless mode (a fresh server + transport per request), bearer
- * authentication before the transport, RFC 9728 metadata, and — while the
- * answer is still an HTTP status — per-tool scopes (403 insufficient_scope)
- * and whole-request budgets (429 + Retry-After). A tools/call refused here
- * gets its one audit record here; the tool's pipeline never sees it.
+ * The HTTP edge of an instrumented MCP server, as a fastify plugin mounted
+ * into the user's app (`app.register(mcptrailFastify, options)`), or as a
+ * whole app (`createMcpHttpApp`): Streamable HTTP in stateless mode (a fresh
+ * server + transport per request), bearer authentication before the
+ * transport, RFC 9728 metadata, and — while the answer is still an HTTP
+ * status — per-tool scopes (403 insufficient_scope) and whole-request
+ * budgets (429 + Retry-After). A tools/call refused here gets its one audit
+ * record here; the tool's pipeline never sees it.
+ * Authentication runs on the request line and headers (the route's onRequest),
+ * before the body is read, so unauthenticated traffic is bounded by the edge
+ * guard (edge-guard.ts) before it costs a parse.
+ *
+ * The plugin adds routes only (the endpoint with its route-level hooks, its
+ * 405s, the metadata) and an onClose flush, no app-wide hooks, so the app's other routes and its own hooks are untouched. Tool
+ * policies are given once: the servers the factory builds are instrumented
+ * with the same compiled instrumentation the edge checks read.
  */
 import { trace } from '@opentelemetry/api';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import {
   AuthError,
-  isAuthError,
   protectedResourceMetadata,
   protectedResourceMetadataUrl,
   wwwAuthenticate,
   type Authenticator,
   type Principal,
 } from '../auth/index.js';
-import { errorFields, type Logger, type RecordSink } from '../record/index.js';
+import { errorFields, type Logger } from '../record/index.js';
 import type { RateLimits } from '../runtime/index.js';
-import { edgeCheck } from './edge-checks.js';
+import { checkRequestCalls } from './edge-checks.js';
+import { createEdgeAdmission, type EdgeGuardOptions } from './edge-guard.js';
 import { refusalRecorder, singleId, toolName, toolsCalls } from './edge-refusals.js';
-import type { AnyMcpServer } from './instrument.js';
-import { resolvePolicy, type ToolPolicy } from './policy.js';
+import { instrument, type McpServerLike } from './instrument.js';
+import { createInstrumentation, type InstrumentOptions, type Instrumentation } from './instrumentation.js';
+import { sdkLineOf, toolRegistry } from './sdk-internals.js';
 
-export interface McpHttpAppOptions {
-  /** Builds one (already instrumented) McpServer; called once per request. */
-  serverFactory: () => AnyMcpServer | Promise<AnyMcpServer>;
+export interface McpFastifyOptions extends InstrumentOptions {
+  /** Builds one McpServer (instrumented here if it is not already); called once per request. */
+  serverFactory: () => McpServerLike | Promise<McpServerLike>;
   authenticator: Authenticator;
-  /** Receives the records of calls rejected before reaching a tool. */
-  sink: RecordSink;
-  service: string;
   /** MCP endpoint path. Default `/mcp`. */
   path?: string;
   /** Public URL of the MCP endpoint (the token audience); derived from the request when omitted. */
@@ -41,23 +48,38 @@ export interface McpHttpAppOptions {
   scopesSupported?: string[];
   /** Which SDK line the factory builds; probed once by calling the factory when omitted. */
   sdk?: 'v1' | 'v2';
-  /** For transport errors (class and code only). */
-  logger?: Logger;
-  tracerName?: string;
-  /** Request body limit in bytes. Default 4 MiB. */
+  /** Request body limit of the MCP route in bytes. Default 4 MiB. */
   bodyLimit?: number;
   /**
-   * The tool policies (the same as instrument()'s): a tools/call whose tool
-   * scope the token lacks is refused with 403 before the SDK runs.
-   */
-  tools?: Record<string, ToolPolicy>;
-  defaults?: ToolPolicy;
-  /**
    * Whole-request budgets checked at the edge, answered 429 + Retry-After
-   * (403 for a permanent denial): typically the per-agent budget. Per-tool and
-   * per-tenant budgets belong to instrument()'s `limits`. Created once.
+   * (403 for a permanent denial): typically the per-agent budget. The
+   * per-tool and per-tenant budgets are `limits` (in the pipeline).
    */
-  limits?: RateLimits;
+  edgeLimits?: RateLimits;
+  /**
+   * Budgets for unauthenticated requests, checked before their body is read:
+   * per client address (`req.ip`: set fastify's trustProxy behind a proxy)
+   * and bodies in flight. Answered 429 + Retry-After. Default on; false turns it off.
+   */
+  guard?: EdgeGuardOptions | false;
+  /** Share an instrumentation compiled elsewhere instead of compiling these options. */
+  instrumentation?: Instrumentation;
+}
+
+export type McpHttpAppOptions = McpFastifyOptions;
+
+/** What the plugin decorates the app with (`app.mcptrail`). */
+export interface McpFastifyDecoration {
+  /** The compiled instrumentation of the mounted endpoint(s), by path. */
+  readonly endpoints: ReadonlyMap<string, Instrumentation>;
+  /** Flushes the records (and the spans mcptrail exports) of every mounted endpoint. */
+  flush(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mcptrail: McpFastifyDecoration;
+  }
 }
 
 type AuthInfo = {
@@ -68,13 +90,52 @@ type AuthInfo = {
   extra: { principal: Principal };
 };
 
+type NodeTransport = {
+  handleRequest(req: unknown, res: unknown, body: unknown): Promise<void>;
+  close(): Promise<void>;
+};
+
+type V2Handler = { fetch(request: Request, options: { authInfo: AuthInfo; parsedBody: unknown }): Promise<Response> };
+
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
-export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<FastifyInstance> {
+async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Promise<void> {
   const path = opts.path ?? '/mcp';
-  const sdk = opts.sdk ?? (await probeSdkLine(opts.serverFactory));
-  const tracer = trace.getTracer(opts.tracerName ?? 'mcptrail');
-  const app = Fastify({ bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024 });
+  const endpoints = app.hasDecorator('mcptrail') ? (app.mcptrail.endpoints as Map<string, Instrumentation>) : new Map<string, Instrumentation>();
+  if (endpoints.has(path)) throw new Error(`mcptrail: an MCP endpoint is already mounted at ${path}`);
+  const instr = opts.instrumentation ?? createInstrumentation(opts);
+  const policies = instr.options;
+  const tracer = trace.getTracer(policies.tracerName ?? 'mcptrail');
+  // A synchronous factory's server is used as is (awaiting it would cost a promise and a tick per request).
+  const made = (): McpServerLike | Promise<McpServerLike> => {
+    const server = opts.serverFactory();
+    return isPromise(server) ? server.then((s) => instrument(s, instr)) : instrument(server, instr);
+  };
+  // One server at startup: its SDK line, and the tools it registers (the edge records any other
+  // name as `unknown`). With the line given, a factory that cannot build outside a request only
+  // costs the names: then the policies' names alone count as registered.
+  const probe = await Promise.resolve()
+    .then(made)
+    .catch((err: unknown) => {
+      if (!opts.sdk) throw err;
+      return undefined;
+    });
+  const sdk = opts.sdk ?? sdkLineOf(probe);
+  const registered = new Set(probe ? Object.keys(toolRegistry(probe)) : []);
+  const service = instr.service(probe);
+  const sink = instr.sink(probe);
+  const logger: Logger | undefined = instr.logger(probe);
+  if (probe) await probe.close();
+  const edge = createEdgeAdmission({ authenticator: opts.authenticator, guard: opts.guard, service, sink });
+
+  // Each SDK line is loaded only when this endpoint serves it (both are optional peers).
+  const v1 = sdk === 'v1' ? await import('@modelcontextprotocol/sdk/server/streamableHttp.js') : undefined;
+  const v2Handler: V2Handler | undefined =
+    sdk === 'v2'
+      ? (await import('@modelcontextprotocol/server')).createMcpHandler(async () => (await made()) as never, {
+          onerror: (err: unknown) => logger?.error(errorFields(err), 'mcp_handler_error'),
+        })
+      : undefined;
 
   const resourceOf = (req: FastifyRequest) => opts.resourceUrl ?? `${req.protocol}://${req.host}${path}`;
   // A configured resource URL gives one metadata URL: parsed once, not per request.
@@ -88,26 +149,18 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
       authorizationServers: opts.authorizationServers,
       scopesSupported: opts.scopesSupported,
     });
-  app.get(WELL_KNOWN, async (req) => metadata(req));
+  // The path-less metadata URL belongs to the first endpoint mounted (RFC 9728 §3.1 inserts the path after it).
+  if (!app.hasRoute({ method: 'GET', url: WELL_KNOWN })) app.get(WELL_KNOWN, async (req) => metadata(req));
   if (path !== '/') app.get(`${WELL_KNOWN}${path}`, async (req) => metadata(req));
 
-  const v2Handler: McpHttpHandler | undefined =
-    sdk === 'v2'
-      ? createMcpHandler(async () => (await opts.serverFactory()) as never, {
-          onerror: (err) => opts.logger?.error(errorFields(err), 'mcp_handler_error'),
-        })
-      : undefined;
+  // No policies and no edge budgets: nothing to check, and no promise to await per request.
+  const edgeChecks = Boolean(policies.tools || policies.defaults || opts.edgeLimits);
 
-  app.post(path, async (req, reply) => {
-    let principal: Principal;
-    try {
-      principal = await opts.authenticator.authenticate(req.headers.authorization);
-    } catch (err) {
-      if (!isAuthError(err)) throw err;
-      return rejectUnauthenticated(req, reply, err);
-    }
-    // No policies and no edge budgets: nothing to check, and no promise to await per request.
-    const refused = opts.tools || opts.defaults || opts.limits ? await checkToolCalls(req, principal) : undefined;
+  app.post(path, { bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024, onRequest: edge.admit, onError: edge.countUnread }, async (req, reply) => {
+    const admission = edge.admissionOf(req);
+    if (!admission?.principal) return rejectUnauthenticated(req, reply, admission?.authError ?? new AuthError('missing_token'));
+    const principal = admission.principal;
+    const refused = edgeChecks ? await checkToolCalls(req, principal) : undefined;
     if (refused) {
       const { refusal } = refused;
       return reply.code(refusal.status).headers(refusal.headers).send({ jsonrpc: '2.0', error: refusal.error, id: singleId(req.body) });
@@ -119,7 +172,7 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
       expiresAt: principal.expiresAt,
       extra: { principal },
     };
-    return sdk === 'v2' ? serveV2(req, reply, authInfo) : serveV1(req, reply, authInfo);
+    return v2Handler ? serveV2(req, reply, authInfo) : serveV1(req, reply, authInfo);
   });
 
   // Stateless: no standalone SSE stream and no session to delete.
@@ -131,14 +184,15 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
   app.get(path, methodNotAllowed);
   app.delete(path, methodNotAllowed);
 
+  const logCloseError = (what: string) => (err: unknown) => logger?.error({ ...errorFields(err), closing: what }, 'mcp_close_error');
+
   async function serveV1(req: FastifyRequest, reply: FastifyReply, authInfo: AuthInfo) {
-    const made = opts.serverFactory();
-    // A synchronous factory's server is used as is (awaiting it would cost a promise and a tick per request).
-    const server = (isPromise(made) ? await made : made) as import('@modelcontextprotocol/sdk/server/mcp.js').McpServer;
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const pending = made();
+    const server = isPromise(pending) ? await pending : pending;
+    const transport: NodeTransport = new v1!.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.raw.on('close', () => {
-      void transport.close();
-      void server.close();
+      transport.close().catch(logCloseError('transport'));
+      server.close().catch(logCloseError('server'));
     });
     await server.connect(transport);
     (req.raw as typeof req.raw & { auth?: AuthInfo }).auth = authInfo;
@@ -146,7 +200,7 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     try {
       await transport.handleRequest(req.raw, reply.raw, req.body);
     } catch (err) {
-      opts.logger?.error(errorFields(err), 'mcp_transport_error');
+      logger?.error(errorFields(err), 'mcp_transport_error');
       if (!reply.raw.headersSent) {
         reply.raw.writeHead(500, { 'content-type': 'application/json' });
         reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
@@ -168,34 +222,68 @@ export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<Fastify
     return reply.send(response);
   }
 
-  const recordRefusal = refusalRecorder({ service: opts.service, sink: opts.sink, tracer, tools: opts.tools, defaults: opts.defaults });
+  const recordRefusal = refusalRecorder({
+    service,
+    sink,
+    tracer,
+    tools: policies.tools,
+    defaults: policies.defaults,
+    isRegistered: (name) => registered.has(name) || (policies.tools !== undefined && Object.prototype.hasOwnProperty.call(policies.tools, name)),
+  });
 
   function rejectUnauthenticated(req: FastifyRequest, reply: FastifyReply, err: AuthError) {
-    for (const message of toolsCalls(req.body)) {
-      recordRefusal(req.headers, message, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
-    }
+    // One record for the request, however many calls it carried.
+    const calls = toolsCalls(req.body);
+    if (calls.length > 0) recordRefusal(req.headers, calls, calls[0]!, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
     return reply
       .code(401)
       .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: metadataUrlOf(req) }))
       .send({ jsonrpc: '2.0', error: { code: -32001, message: err.message, data: { reason: err.code } }, id: singleId(req.body) });
   }
 
-  /** Scope and edge budgets for every tools/call in the body; the first refusal answers the whole request. */
+  /** Scope and edge budgets for the request's tools/call messages; a refusal is recorded once, for the whole request. */
   async function checkToolCalls(req: FastifyRequest, principal: Principal) {
     const calls = toolsCalls(req.body);
     if (calls.length === 0) return undefined;
-    const resourceMetadataUrl = metadataUrlOf(req);
-    for (const message of calls) {
-      const tool = toolName(message);
-      const refusal = await edgeCheck(tool, principal, resolvePolicy(tool, opts.tools, opts.defaults), opts.limits, resourceMetadataUrl);
-      if (!refusal) continue;
-      for (const m of calls) recordRefusal(req.headers, m, refusal, principal);
-      return { refusal };
-    }
-    return undefined;
+    const refused = await checkRequestCalls(calls, toolName, principal, instr.policyOf, opts.edgeLimits, metadataUrlOf(req));
+    if (refused) recordRefusal(req.headers, calls, refused.message, refused.refusal, principal);
+    return refused;
   }
 
+  endpoints.set(path, instr);
+  if (!app.hasDecorator('mcptrail')) {
+    const sinks = () => [...new Set([...endpoints.values()].map((i) => i.sink()))];
+    app.decorate('mcptrail', {
+      endpoints,
+      flush: async () => {
+        await Promise.all(sinks().map((s) => s.flush()));
+      },
+    } satisfies McpFastifyDecoration);
+    // The app closes: records of the calls it answered are shipped (a spool keeps what the collector did not take).
+    app.addHook('onClose', async () => {
+      await Promise.all(sinks().map((s) => s.flush()));
+    });
+  }
+  // The per-minute summary of requests refused unread.
+  app.addHook('onClose', async () => edge.flush());
+}
+
+/**
+ * The fastify plugin (fastify-plugin conventions: named, fastify 5.x, not
+ * encapsulated so `app.mcptrail` is visible to the app). Mount it into an
+ * existing app: `await app.register(mcptrailFastify, { serverFactory, authenticator, tools })`.
+ */
+export const mcptrailFastify: FastifyPluginAsync<McpFastifyOptions> = fp(mcptrailPlugin, { name: 'mcptrail', fastify: '5.x' });
+
+/** A fastify app with only the MCP endpoint: the plugin mounted into a fresh instance. */
+export async function createMcpHttpApp(opts: McpHttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024 });
+  await app.register(mcptrailFastify, opts);
   return app;
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 function bearerToken(header: string | undefined): string {
@@ -213,16 +301,4 @@ function webHeaders(headers: FastifyRequest['headers']): Headers {
     else out.set(name, value);
   }
   return out;
-}
-
-async function probeSdkLine(factory: McpHttpAppOptions['serverFactory']): Promise<'v1' | 'v2'> {
-  const server = await factory();
-  // Only the v2 McpServer exposes toolInputSchemaJson (used by its HTTP entry).
-  const line = typeof (server as { toolInputSchemaJson?: unknown }).toolInputSchemaJson === 'function' ? 'v2' : 'v1';
-  await server.close().catch(() => undefined);
-  return line;
-}
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }

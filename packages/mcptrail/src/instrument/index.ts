@@ -1,8 +1,11 @@
-export { instrument } from './instrument.js';
-export type { InstrumentOptions, AnyMcpServer } from './instrument.js';
+export { instrument, instrumentationFor } from './instrument.js';
+export type { AnyMcpServer, McpServerLike } from './instrument.js';
+export { createInstrumentation } from './instrumentation.js';
+export type { InstrumentOptions, Instrumentation } from './instrumentation.js';
+export { flush, shutdown } from './process.js';
+export type { AuthInfoLike, PrincipalInit, IdentityOptions } from './identity.js';
+export { SdkShapeError } from './sdk-internals.js';
 export type { ToolPolicy, OutputPolicy } from './policy.js';
-export { createMcpHttpApp } from './http-app.js';
-export type { McpHttpAppOptions } from './http-app.js';
 export { registerJobTool, jobToolPolicies, JOB_STATUS_TOOL } from './jobs.js';
 export type { JobToolSpec } from './jobs.js';
 export { limitsEventLogger } from './limits-signal.js';

@@ -1,101 +1,87 @@
 /**
- * `instrument(server, options)`: one call puts every tool of an McpServer
+ * `instrument(server, options?)`: one call puts every tool of an McpServer
  * (SDK v1 `@modelcontextprotocol/sdk` or v2 `@modelcontextprotocol/server`)
- * behind the call pipeline — tools registered before the call, and after it.
+ * behind the call pipeline — tools registered before the call, and after it —
+ * in any host: mcptrail's fastify plugin, the SDK's Streamable HTTP
+ * transport on node:http or express, `createMcpHandler`, stdio.
  *
  * Neither SDK has tool middleware, so we wrap handlers: existing ones through
  * each RegisteredTool's public `update({ callback })` (v2 then rebuilds its
- * executor), new ones by patching `registerTool` / legacy `tool()`. Calls the
- * SDK refuses before a handler runs are recorded by the tools/call guard
- * (sdk-rejections.ts).
+ * executor), new ones by patching the public `registerTool` / legacy `tool()`.
+ * Calls the SDK refuses before a handler runs are recorded by the tools/call
+ * guard (sdk-rejections.ts). The private members read are in sdk-internals.ts.
  */
-import { trace } from '@opentelemetry/api';
-import type { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
-import type { Logger, RecordSink } from '../record/index.js';
-import type { ConcurrencyCap, IdempotencyStore, RateLimits } from '../runtime/index.js';
 import { ORIGINAL_HANDLER, isWrapped, wrapToolHandler, type PipelineDeps } from './pipeline.js';
-import { resolvePolicy, type ToolPolicy } from './policy.js';
+import { identityResolver } from './identity.js';
+import { instrumentationOf, type InstrumentOptions, type Instrumentation } from './instrumentation.js';
 import { guardToolsCall } from './sdk-rejections.js';
+import { clientName, toolRegistry, type RegisteredToolLike } from './sdk-internals.js';
 
-export type AnyMcpServer = McpServerV1 | McpServerV2;
+export type { InstrumentOptions, Instrumentation } from './instrumentation.js';
 
-export interface InstrumentOptions {
-  /** Service name in records. */
-  service: string;
-  sink: RecordSink;
-  tools?: Record<string, ToolPolicy>;
-  defaults?: ToolPolicy;
-  tracerName?: string;
-  /**
-   * Budgets checked inside the pipeline, answered as a tool result
-   * (`rate_limited: true`, `retry_after_seconds`, `budget`): typically the
-   * per-tool and per-tenant ones. The per-agent budget belongs at the HTTP
-   * edge (createMcpHttpApp `limits`, answered 429 + Retry-After).
-   * Create it once, outside a per-request server factory.
-   */
-  limits?: RateLimits;
-  /** In-flight calls per tenant (MemoryConcurrencyCap / RedisConcurrencyCap). Created once. */
-  concurrency?: ConcurrencyCap;
-  /** Deduplicates write tools (policy `kind: 'write'` or `idempotent: true`). Created once. */
-  idempotency?: IdempotencyStore;
-  /** Operational lines (a deprecated tool's warn line). */
-  logger?: Logger;
+/**
+ * An McpServer of either SDK line, described by the public members mcptrail
+ * uses rather than by the SDK's class (whose private members would make
+ * another 1.x patch release a type error).
+ */
+export interface McpServerLike {
+  registerTool(...args: any[]): unknown;
+  connect(transport: any): Promise<void>;
+  close(): Promise<void>;
+  readonly server: object;
 }
+
+/** @deprecated use McpServerLike */
+export type AnyMcpServer = McpServerLike;
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
-interface RegisteredToolLike {
-  handler?: unknown;
-  update(updates: Record<string, unknown>): void;
-}
-
-interface ServerInternals {
-  _registeredTools?: Record<string, RegisteredToolLike>;
-  registerTool?: Fn;
+interface PatchableServer {
+  registerTool: Fn;
   tool?: Fn;
 }
 
-const instrumented = new WeakSet<object>();
+const instrumented = new WeakMap<object, Instrumentation>();
 const patchedTools = new WeakSet<object>();
 
-export function instrument<S extends AnyMcpServer>(server: S, options: InstrumentOptions): S {
+export function instrument<S extends McpServerLike>(server: S, options?: InstrumentOptions | Instrumentation): S {
   if (instrumented.has(server)) return server;
-  const internals = server as unknown as ServerInternals;
-  const registry = internals._registeredTools;
-  if (!registry || typeof internals.registerTool !== 'function') {
-    throw new TypeError('instrument() expects an McpServer from @modelcontextprotocol/sdk (v1) or @modelcontextprotocol/server (v2)');
-  }
+  const registry = toolRegistry(server);
+  const methods = server as unknown as PatchableServer;
+  if (typeof methods.registerTool !== 'function') throw new TypeError('instrument() expects an McpServer (it has no registerTool)');
 
+  const instr = instrumentationOf(options);
+  const opts = instr.options;
+  const state = instr.state(server);
   const deps: PipelineDeps = {
-    service: options.service,
-    sink: options.sink,
-    tracer: trace.getTracer(options.tracerName ?? 'mcptrail'),
-    limits: options.limits,
-    concurrency: options.concurrency,
-    idempotency: options.idempotency,
-    logger: options.logger,
+    service: instr.service(server),
+    sink: instr.sink(server),
+    tracer: instr.tracer,
+    limits: state.limits,
+    concurrency: state.concurrency,
+    idempotency: state.idempotency,
+    logger: instr.logger(server),
+    identify: identityResolver(opts, () => clientName(server)),
+    metrics: instr.metrics,
   };
   const wrap = (name: string, handler: unknown): unknown =>
-    typeof handler === 'function'
-      ? wrapToolHandler(name, handler as Fn, resolvePolicy(name, options.tools, options.defaults), deps)
-      : handler; // task handlers ({ createTask, ... }) are left alone for now
+    typeof handler === 'function' ? wrapToolHandler(name, handler as Fn, instr.policyOf(name), deps) : handler; // task handlers ({ createTask, ... }) are left alone for now
 
   for (const [name, tool] of Object.entries(registry)) {
     patchTool(name, tool, wrap);
     if (typeof tool.handler === 'function' && !isWrapped(tool.handler)) tool.update({ callback: wrap(name, tool.handler) });
   }
 
-  const registerTool = internals.registerTool;
-  internals.registerTool = function (this: unknown, name: unknown, config: unknown, cb: unknown) {
+  const registerTool = methods.registerTool;
+  methods.registerTool = function (this: unknown, name: unknown, config: unknown, cb: unknown) {
     const tool = registerTool.call(this, name, config, wrap(String(name), cb)) as RegisteredToolLike;
     patchTool(String(name), tool, wrap);
     return tool;
   };
 
-  const legacyTool = internals.tool;
+  const legacyTool = methods.tool;
   if (typeof legacyTool === 'function') {
-    internals.tool = function (this: unknown, name: unknown, ...rest: unknown[]) {
+    methods.tool = function (this: unknown, name: unknown, ...rest: unknown[]) {
       const last = rest.length - 1;
       if (last >= 0) rest[last] = wrap(String(name), rest[last]);
       const tool = legacyTool.call(this, name, ...rest) as RegisteredToolLike;
@@ -106,14 +92,22 @@ export function instrument<S extends AnyMcpServer>(server: S, options: Instrumen
 
   // Calls the SDK refuses before any handler runs (unknown tool, invalid arguments) get their record here.
   guardToolsCall(server, registry as Record<string, unknown>, {
-    service: options.service,
-    sink: options.sink,
+    service: deps.service,
+    sink: deps.sink,
     tracer: deps.tracer,
-    policyOf: (name) => resolvePolicy(name, options.tools, options.defaults),
+    policyOf: (name) => instr.policyOf(name),
+    identify: deps.identify,
+    metrics: deps.metrics,
+    logger: deps.logger,
   });
 
-  instrumented.add(server);
+  instrumented.set(server, instr);
   return server;
+}
+
+/** The instrumentation a server was instrumented with, if any. */
+export function instrumentationFor(server: object): Instrumentation | undefined {
+  return instrumented.get(server);
 }
 
 /**

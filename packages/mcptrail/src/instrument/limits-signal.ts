@@ -2,25 +2,31 @@
  * Surfacing a limits-store outage: when Redis is unreachable, RateLimits and
  * RedisConcurrencyCap decide per instance (insurance limiter) and report the
  * transition. This turns those reports into a log line (error class only,
- * never the Redis URL) and counters on the OpenTelemetry metrics API (a no-op
- * unless the host installs a MeterProvider).
+ * never the Redis URL) and counters on the OpenTelemetry metrics API, taken
+ * lazily so they count once a MeterProvider runs (telemetry/meters.ts).
  */
-import { metrics } from '@opentelemetry/api';
+import type { Counter } from '@opentelemetry/api';
 import type { Logger } from '../record/index.js';
 import type { LimitsEvent } from '../runtime/index.js';
+import { lazyInstruments } from '../telemetry/meters.js';
 
-const meter = metrics.getMeter('mcptrail');
-const transitions = meter.createCounter('mcptrail.limits.store_transitions', {
-  description: 'Limits store outages and recoveries (insurance limiter taking over or handing back)',
-});
-const degradedDecisions = meter.createCounter('mcptrail.limits.degraded_decisions', {
-  description: 'Rate-limit decisions taken per instance while the shared store was unreachable',
-});
+const transitions = lazyInstruments(
+  (meter): Counter =>
+    meter.createCounter('mcptrail.limits.store_transitions', {
+      description: 'Limits store outages and recoveries (insurance limiter taking over or handing back)',
+    }),
+);
+const degradedDecisions = lazyInstruments(
+  (meter): Counter =>
+    meter.createCounter('mcptrail.limits.degraded_decisions', {
+      description: 'Rate-limit decisions taken per instance while the shared store was unreachable',
+    }),
+);
 
 /** Pass as `onEvent` to RateLimits / RedisConcurrencyCap. */
 export function limitsEventLogger(logger: Logger | undefined): (event: LimitsEvent) => void {
   return (event) => {
-    transitions.add(1, { type: event.type, store: event.store });
+    for (const c of transitions()) c.add(1, { type: event.type, store: event.store });
     if (event.type === 'degraded') {
       logger?.warn({ store: event.store, error_class: event.errorClass }, 'limits_store_degraded');
     } else {
@@ -30,5 +36,5 @@ export function limitsEventLogger(logger: Logger | undefined): (event: LimitsEve
 }
 
 export function countDegradedDecision(scope: 'rate' | 'concurrency'): void {
-  degradedDecisions.add(1, { scope });
+  for (const c of degradedDecisions()) c.add(1, { scope });
 }

@@ -23,13 +23,23 @@ export interface OutputGuard {
 type Content = { type?: unknown; text?: unknown };
 type ResultLike = { content?: unknown; structuredContent?: unknown };
 
+const NO_POLICY: OutputPolicy = {};
+/** Guards compiled per policy object: a stateless server re-registers its tools per request, with the same policies. */
+const compiled = new WeakMap<OutputPolicy, OutputGuard>();
+
 export function outputGuard(policy: OutputPolicy | undefined): OutputGuard {
-  const tree = policy?.allow ? compileAllowList(policy.allow) : undefined;
-  const untrusted = policy?.untrusted ?? true;
-  return {
-    filter: (result) => (tree ? filterResult(result, tree) : result),
-    wrap: (result) => (untrusted ? wrapResult(result) : result),
-  };
+  const key = policy ?? NO_POLICY;
+  let guard = compiled.get(key);
+  if (!guard) {
+    const tree = key.allow ? compileAllowList(key.allow) : undefined;
+    const untrusted = key.untrusted ?? true;
+    guard = {
+      filter: (result) => (tree ? filterResult(result, tree) : result),
+      wrap: (result) => (untrusted ? wrapResult(result) : result),
+    };
+    compiled.set(key, guard);
+  }
+  return guard;
 }
 
 function filterResult(result: unknown, tree: AllowTree): unknown {

@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { context, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { missingScope } from '../auth/index.js';
 import { runWithCall, type CallContext } from '../context/index.js';
+import { CallAbort } from './call-abort.js';
 import { newCallContext } from './call-context.js';
-import { errorClass, errorCode, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
+import { errorClass, errorCode, errorFields, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import {
   Deadline,
   DEFAULT_BUDGET_MS,
@@ -21,13 +22,16 @@ import {
 } from '../runtime/index.js';
 import { warnDeprecatedOnce } from './deprecation.js';
 import { failureAnswer, withinBudget } from './failure.js';
+import type { Identify } from './identity.js';
 import { callerIdempotencyKey, recordedIdempotencyKey } from './idempotency-key.js';
+import { effectMayHaveHappened, intentCallId, intentOf, INTERRUPTED_CLASS, recordInterruptedCalls } from './interrupted.js';
 import { countDegradedDecision } from './limits-signal.js';
+import { countAuditFailure, type ServerMetrics } from './metrics.js';
 import { outputGuard } from './output-safety.js';
 import type { ToolPolicy } from './policy.js';
 import { buildRecord, type RecordFacts } from './record-builder.js';
 import { readRequestInfo } from './request-info.js';
-import { deniedResult, isErrorResult } from './safe-result.js';
+import { deniedResult, interruptedResult, isErrorResult } from './safe-result.js';
 import { failSpan, startCallSpan } from './tool-span.js';
 
 export interface PipelineDeps {
@@ -40,8 +44,12 @@ export interface PipelineDeps {
   concurrency?: ConcurrencyCap;
   /** Deduplicates write tools (and tools with `idempotent: true`). */
   idempotency?: IdempotencyStore;
-  /** Operational lines (deprecations). Never receives arguments or results. */
+  /** Operational lines (deprecations, a failing sink). Never receives arguments or results. */
   logger?: Logger;
+  /** The caller from the request's authInfo (default: mcptrail's own host's Principal only). */
+  identify?: Identify;
+  /** `mcp.server.operation.duration` and friends. */
+  metrics?: ServerMetrics;
 }
 
 type Handler = (this: unknown, ...args: unknown[]) => unknown;
@@ -82,13 +90,15 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
   const redact = policy.redact;
   const idempotent = deps.idempotency !== undefined && (policy.idempotent ?? policy.kind === 'write');
   const output = outputGuard(policy.output);
-  const { service, sink, tracer, limits, concurrency, idempotency, logger } = deps;
+  const { service, sink, tracer, limits, concurrency, idempotency, logger, identify, metrics } = deps;
+  // Calls a previous process left unfinished are recorded (once per store).
+  if (idempotent) recordInterruptedCalls(idempotency!, sink);
 
   const wrapped = async function (this: unknown, ...a: unknown[]): Promise<unknown> {
     // v1 calls handler(args, extra) or handler(extra); v2 the same via its executor.
     const extra = a[a.length - 1];
     const args = a.length > 1 ? a[0] : undefined;
-    const info = readRequestInfo(extra);
+    const info = readRequestInfo(extra, identify);
     const ran = requestKey(info.signal, extra);
     if (ran) HANDLER_RAN.add(ran);
     const principal = info.principal;
@@ -97,6 +107,8 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     const t0 = performance.now();
 
     const { span, parent } = startCallSpan(tracer, tool, info, callId);
+    // Fires at the deadline and when the agent cancels: the handler's signal and the upstream client's.
+    const abort = new CallAbort(info.signal);
     if (toolVersion) span.setAttribute('mcptrail.tool.version', toolVersion);
     if (toolDeprecated) {
       span.setAttribute('mcptrail.tool.deprecated', true);
@@ -111,7 +123,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       tool,
       startedAt,
       budgetMs,
-      signal: info.signal,
+      abort,
     });
     // One object the stages fill in and the record is built from (no per-call spread).
     const facts: RecordFacts = {
@@ -128,17 +140,24 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       idempotencyKey: '',
       idempotentReplay: false,
     };
+    /** The span's (and the duration metric's) error.type; '' while the call succeeds. */
+    let errorType = '';
+    const fail = (type: string) => {
+      errorType = type;
+      failSpan(span, type);
+    };
     const refuse = (outcome: Outcome, cls: string, code: string, answer: unknown) => {
       facts.outcome = outcome;
       facts.errorClass = cls;
       facts.errorCode = code;
-      failSpan(span, code);
+      fail(code);
       return answer;
     };
 
     let result: unknown;
     let rethrow: unknown;
     let release: (() => void) | undefined;
+    let settle: (() => Promise<unknown>) | undefined;
     try {
       // A labelled block rather than an inner async function: one promise less per call.
       stages: {
@@ -174,8 +193,13 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
 
         const self = this;
         const run = () => {
-          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(self, a)));
-          return withinBudget(work, Deadline.of(ctx).remainingMs());
+          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(self, withSignal(a, abort))));
+          // The slot is the handler's until it settles, not until the agent is answered at the deadline.
+          if (release) {
+            holdUntilSettled(work, release);
+            release = undefined;
+          }
+          return withinBudget(work, Deadline.of(ctx).remainingMs(), abort);
         };
 
         if (!idempotent) {
@@ -185,9 +209,15 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
           break stages;
         }
 
+        // The intent (this call's record, as `interrupted`) is stored with the claim, before the handler runs.
         const begun = await idempotency!.begin(
           { tenantId: ctx.tenantId, tool, args, callerKey: callerIdempotencyKey(info.meta, args) },
-          { waitTimeoutMs: Deadline.of(ctx).timeoutFor(), signal: info.signal },
+          {
+            waitTimeoutMs: Deadline.of(ctx).timeoutFor(),
+            signal: info.signal,
+            intent: intentOf(ctx, facts, args, redact),
+            rerunInterrupted: policy.upstreamDedupes === true,
+          },
         );
         facts.idempotencyKey = recordedIdempotencyKey(begun.key);
         span.setAttribute('mcptrail.idempotency_key_sha256', facts.idempotencyKey);
@@ -197,22 +227,30 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
           result = finish(begun.result);
           break stages;
         }
+        if (begun.state === 'interrupted') {
+          // Not run again: the earlier call may have had its effect, and this upstream would not dedupe a second one.
+          facts.idempotentReplay = true;
+          span.setAttribute('mcptrail.idempotent_replay', true);
+          result = refuse('interrupted', INTERRUPTED_CLASS, 'idempotency_interrupted', interruptedResult(callId, intentCallId(begun.intent)));
+          break stages;
+        }
         ctx.idempotencyKey = begun.key;
         let filtered: unknown;
         try {
           filtered = output.filter(await run());
         } catch (err) {
-          // Failed calls free the key, so the agent's retry runs again (the upstream dedupes by the same key).
-          await begun.fail().catch(() => undefined);
+          // A failure frees the key for the agent's retry, unless a write went out and may have taken effect upstream.
+          settle = !policy.upstreamDedupes && effectMayHaveHappened(ctx, err) ? begun.abandon : begun.fail;
           throw err;
         }
-        await begun.complete(filtered).catch(() => false);
         result = finish(filtered);
+        // Settled once the record is out (below): a crash in between leaves the intent, recorded on recovery.
+        settle = () => begun.complete(filtered);
       }
     } catch (err) {
       facts.errorClass = errorClass(err);
       facts.errorCode = errorCode(err);
-      failSpan(span, facts.errorClass);
+      fail(facts.errorClass);
       if (PASS_THROUGH_CODES.has((err as { code?: unknown })?.code as number)) {
         facts.outcome = 'system_error';
         rethrow = err;
@@ -224,8 +262,10 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     } finally {
       release?.();
       span.end();
-      emitSafely(sink, ctx, facts, t0, args, redact);
+      emitSafely(sink, ctx, facts, t0, args, redact, logger);
+      metrics?.recordCall(facts.durationMs, tool, info.protocolVersion, errorType, ctx.tenantId);
     }
+    if (settle) await settle().catch(() => undefined);
     if (rethrow) throw rethrow;
     return result;
 
@@ -233,7 +273,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     function finish(value: unknown): unknown {
       if (isErrorResult(value)) {
         facts.outcome = 'tool_error';
-        failSpan(span, 'tool_error');
+        fail('tool_error');
       }
       return output.wrap(value);
     }
@@ -248,13 +288,46 @@ function markDegraded(span: Span, scope: 'rate' | 'concurrency'): void {
   countDegradedDecision(scope);
 }
 
-/** Auditing must never break the call it audits. */
-function emitSafely(sink: RecordSink, ctx: CallContext, facts: RecordFacts, t0: number, args: unknown, redact: ToolPolicy['redact']): void {
+/** Auditing must never break the call it audits; a record that could not be emitted is counted and logged (class and code). */
+function emitSafely(
+  sink: RecordSink,
+  ctx: CallContext,
+  facts: RecordFacts,
+  t0: number,
+  args: unknown,
+  redact: ToolPolicy['redact'],
+  logger: Logger | undefined,
+): void {
+  facts.durationMs = performance.now() - t0;
   try {
-    facts.durationMs = performance.now() - t0;
     facts.argsSummary = summarizeArgs(args, redact);
     sink.emit(buildRecord(ctx, facts));
-  } catch {
-    // A failing sink is visible through its own counters; the agent still gets its answer.
+  } catch (err) {
+    countAuditFailure();
+    logger?.error(errorFields(err), 'audit_record_failed');
   }
+}
+
+/**
+ * The handler's arguments with the call's signal in its `extra` (v1:
+ * `extra.signal`, v2: `ctx.mcpReq.signal`), which fires at the deadline as
+ * well as on cancellation, made when first read. Both SDKs build `extra` as
+ * plain objects of closures (v2 spreads them itself), so a shallow copy is safe.
+ */
+function withSignal(a: unknown[], abort: CallAbort): unknown[] {
+  const last = a.length - 1;
+  const extra = a[last] as Record<string, any> | undefined;
+  if (!extra || typeof extra !== 'object') return a;
+  const copy = a.slice();
+  copy[last] =
+    extra.mcpReq && typeof extra.mcpReq === 'object'
+      ? { ...extra, mcpReq: { ...extra.mcpReq, get signal() { return abort.signal; } } }
+      : { ...extra, get signal() { return abort.signal; } };
+  return copy;
+}
+
+/** Releases the concurrency slot when the handler's work settles (at once for a synchronous result). */
+function holdUntilSettled(work: unknown, release: () => void): void {
+  if (typeof (work as PromiseLike<unknown> | null)?.then === 'function') (work as PromiseLike<unknown>).then(release, release);
+  else release();
 }

@@ -24,6 +24,13 @@ export interface ToolPolicy {
   kind?: 'read' | 'write';
   /** Deduplicate identical calls (default: on for writes when instrument() has an idempotency store). */
   idempotent?: boolean;
+  /**
+   * The upstream deduplicates this tool's writes by `Idempotency-Key` (the
+   * call's key is sent as it). Then a retry after an interrupted or ambiguous
+   * call runs again (the upstream answers with the first effect). Default
+   * false: such a retry is answered `interrupted`, never run twice.
+   */
+  upstreamDedupes?: boolean;
   /** Time budget of one call, in ms (default 20,000). */
   budgetMs?: number;
   /** Schema version, on every record. */

@@ -1,5 +1,9 @@
 import type { CallContext } from '../context/index.js';
 import type { CallRecord, Outcome } from '../record/index.js';
+import type { RATE_LIMIT_BUDGETS } from '../record/schema.js';
+import { recordedRequestId } from './sanitize.js';
+
+export type RateLimitBudget = (typeof RATE_LIMIT_BUDGETS)[number];
 
 export interface RecordFacts {
   service: string;
@@ -12,16 +16,19 @@ export interface RecordFacts {
   durationMs: number;
   argsSummary: string;
   /** '' unless the call was refused by a budget. */
-  rateLimitBudget: '' | 'agent' | 'tool' | 'tenant' | 'concurrency';
+  rateLimitBudget: RateLimitBudget;
   /** sha256 of the idempotency key, '' when the call had none. */
   idempotencyKey: string;
   idempotentReplay: boolean;
+  /** The tools/call messages the record accounts for (default 1; a refused HTTP request: all of them). */
+  callsInRequest?: number;
 }
 
 const MAX_SCOPES = 64;
 
 /**
- * The CallRecord of a finished call; strings are clipped to the schema's bounds.
+ * The CallRecord of a finished call; strings are clipped to the schema's bounds
+ * and the caller's request id sanitised (sanitize.ts).
  * One object literal in the schema's field order (the order JSON lines keep),
  * rather than emptyRecord() overwritten field by field; a test holds the two
  * orders equal.
@@ -33,7 +40,7 @@ export function buildRecord(ctx: CallContext, facts: RecordFacts): CallRecord {
     trace_id: ctx.traceId,
     span_id: ctx.spanId,
     session_id: ctx.sessionId.slice(0, 256),
-    request_id: ctx.requestId.slice(0, 256),
+    request_id: recordedRequestId(ctx.requestId),
     service: facts.service.slice(0, 128),
     tool: ctx.tool.slice(0, 128),
     tool_version: facts.toolVersion.slice(0, 32),
@@ -60,6 +67,7 @@ export function buildRecord(ctx: CallContext, facts: RecordFacts): CallRecord {
     idempotency_key: facts.idempotencyKey.slice(0, 256),
     idempotent_replay: facts.idempotentReplay,
     args_summary: facts.argsSummary,
+    calls_in_request: Math.min(1_000_000, facts.callsInRequest ?? 1),
   };
 }
 

@@ -4,6 +4,7 @@
  * a `ServerContext` (mcpReq.{id,_meta,envelope,signal}, http.{req,authInfo}).
  */
 import type { Principal } from '../auth/index.js';
+import { hostPrincipal, type AuthInfoLike, type Identify } from './identity.js';
 
 export interface ToolRequestInfo {
   requestId: string;
@@ -20,18 +21,15 @@ export interface ToolRequestInfo {
 const PROTOCOL_VERSION_META_KEY = 'io.modelcontextprotocol/protocolVersion';
 const noHeader = () => undefined;
 
-interface AuthInfoLike {
-  extra?: Record<string, unknown>;
-}
-
 type Extra = Record<string, any>;
 
-export function readRequestInfo(extra: unknown): ToolRequestInfo {
+/** `identify` turns the request's authInfo into the caller (default: only mcptrail's own host's Principal). */
+export function readRequestInfo(extra: unknown, identify: Identify = hostPrincipal): ToolRequestInfo {
   const x = (extra ?? {}) as Extra;
-  return x.mcpReq ? fromV2(x) : fromV1(x);
+  return x.mcpReq ? fromV2(x, identify) : fromV1(x, identify);
 }
 
-function fromV1(x: Extra): ToolRequestInfo {
+function fromV1(x: Extra, identify: Identify): ToolRequestInfo {
   const headers = x.requestInfo?.headers as Record<string, string | string[] | undefined> | undefined;
   const header = headers ? (name: string) => firstValue(headers[name]) : noHeader;
   return {
@@ -41,12 +39,12 @@ function fromV1(x: Extra): ToolRequestInfo {
     header,
     overHttp: headers !== undefined,
     protocolVersion: header('mcp-protocol-version') ?? '',
-    principal: principalOf(x.authInfo),
+    principal: identify(x.authInfo as AuthInfoLike | undefined),
     signal: x.signal,
   };
 }
 
-function fromV2(x: Extra): ToolRequestInfo {
+function fromV2(x: Extra, identify: Identify): ToolRequestInfo {
   const req = x.http?.req as Request | undefined;
   const header = req ? (name: string) => req.headers.get(name) ?? undefined : noHeader;
   const envelopeVersion = x.mcpReq.envelope?.[PROTOCOL_VERSION_META_KEY];
@@ -57,17 +55,9 @@ function fromV2(x: Extra): ToolRequestInfo {
     header,
     overHttp: x.http !== undefined,
     protocolVersion: typeof envelopeVersion === 'string' ? envelopeVersion : (header('mcp-protocol-version') ?? ''),
-    principal: principalOf(x.http?.authInfo),
+    principal: identify(x.http?.authInfo as AuthInfoLike | undefined),
     signal: x.mcpReq.signal,
   };
-}
-
-/** The Principal the HTTP layer verified and attached; nothing else counts. */
-export function principalOf(authInfo: AuthInfoLike | undefined): Principal | undefined {
-  const p = authInfo?.extra?.principal as Partial<Principal> | undefined;
-  if (!p || typeof p.tenantId !== 'string' || typeof p.agentId !== 'string' || !Array.isArray(p.scopes)) return undefined;
-  if (p.method !== 'jwt' && p.method !== 'api_key') return undefined;
-  return p as Principal;
 }
 
 function firstValue(v: string | string[] | undefined): string | undefined {

@@ -13,6 +13,7 @@ export interface ToolErrorResult {
 
 const UPSTREAM_CODE = /^upstream_[a-z0-9_]{1,48}$/;
 const AUTH_REFRESH_CODE = /^auth_refresh_[a-z0-9_]{1,40}$/;
+const STORE_CODE = /^([a-z]{1,20})_store_unavailable$/;
 
 function result(text: string, structuredContent?: Record<string, unknown>): ToolErrorResult {
   return structuredContent ? { content: [{ type: 'text', text }], isError: true, structuredContent } : { content: [{ type: 'text', text }], isError: true };
@@ -25,6 +26,8 @@ export function internalErrorResult(callId: string, errorCode: string): ToolErro
   if (AUTH_REFRESH_CODE.test(errorCode)) {
     return result(`The server's authorization with the upstream system failed (${errorCode}); an operator must reconnect it. Retrying will not help now (ref ${callId}).`);
   }
+  const store = STORE_CODE.exec(errorCode);
+  if (store) return result(`The server's ${store[1]} store is unavailable; try again shortly (ref ${callId}).`);
   return result(`Internal error (ref ${callId}).`);
 }
 
@@ -65,6 +68,15 @@ export function idempotencyInProgressResult(callId: string): ToolErrorResult {
     in_progress: true,
     retryable: true,
   });
+}
+
+export function interruptedResult(callId: string, earlierCallId: string): ToolErrorResult {
+  const earlier = earlierCallId ? ` (ref ${earlierCallId})` : '';
+  return result(
+    `An earlier call with this idempotency key${earlier} was interrupted before it finished: its effect may or may not have happened upstream. ` +
+      `It was not run again, so it cannot happen twice. Check the outcome upstream before acting again, and use a new idempotency key if you do (ref ${callId}).`,
+    { interrupted: true, retryable: false, earlier_call_id: earlierCallId },
+  );
 }
 
 export function isErrorResult(value: unknown): boolean {

@@ -1,8 +1,8 @@
 /**
  * The tools/call guard: one record for a call the SDK refused before our
  * wrapped handler ran (unknown or disabled tool, arguments failing the input
- * schema, a malformed request). Both SDK lines keep request handlers in
- * `server.server._requestHandlers` (a Map by method) and McpServer installs
+ * schema, a malformed request). Both SDK lines keep request handlers in a
+ * private Map by method (sdk-internals.ts) and McpServer installs
  * `tools/call` there lazily, on the first tool registration; we wrap that entry
  * now if it exists and whenever `setRequestHandler` installs it again.
  *
@@ -12,13 +12,17 @@
 import { randomUUID } from 'node:crypto';
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { newCallContext } from './call-context.js';
-import { summarizeArgs, type Outcome, type RecordSink } from '../record/index.js';
+import { errorFields, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
+import type { Identify } from './identity.js';
+import { countAuditFailure, type ServerMetrics } from './metrics.js';
 import { HANDLER_RAN, isWrapped, requestKey } from './pipeline.js';
 import type { ToolPolicy } from './policy.js';
 import { buildRecord } from './record-builder.js';
 import { readRequestInfo } from './request-info.js';
 import { isErrorResult } from './safe-result.js';
+import { recordedToolName } from './sanitize.js';
+import { requestHandlers, type RequestHandler } from './sdk-internals.js';
 import { startCallSpan } from './tool-span.js';
 
 export interface GuardDeps {
@@ -26,13 +30,9 @@ export interface GuardDeps {
   sink: RecordSink;
   tracer: Tracer;
   policyOf(tool: string): ToolPolicy;
-}
-
-type RequestHandler = (request: unknown, extra: unknown) => unknown;
-
-interface ProtocolLike {
-  _requestHandlers?: Map<string, RequestHandler>;
-  setRequestHandler?: (...args: unknown[]) => unknown;
+  identify?: Identify;
+  metrics?: ServerMetrics;
+  logger?: Logger;
 }
 
 interface ToolEntry {
@@ -64,9 +64,9 @@ const CODE_CLASSES: Record<number, string> = {
  * either SDK's (the per-tool wrappers still record normal calls).
  */
 export function guardToolsCall(server: unknown, registry: Record<string, unknown>, deps: GuardDeps): void {
-  const protocol = (server as { server?: ProtocolLike } | null)?.server;
-  const handlers = protocol?._requestHandlers;
-  if (!protocol || !(handlers instanceof Map) || typeof protocol.setRequestHandler !== 'function') return;
+  const found = requestHandlers(server);
+  if (!found) return;
+  const { protocol, handlers } = found;
 
   const ensure = () => {
     const current = handlers.get(TOOLS_CALL);
@@ -145,11 +145,12 @@ function recordRejection(
     const codeText = String(code);
 
     const policy: ToolPolicy = entry ? deps.policyOf(sentName) : {};
-    const tool = sentName.slice(0, 128);
-    const info = readRequestInfo(extra);
+    // A name nobody registered is caller text: recorded as `unknown`, its hash on the span.
+    const { tool, nameSha256 } = recordedToolName(sentName, known);
+    const info = readRequestInfo(extra, deps.identify);
     const principal = info.principal;
     const callId = randomUUID();
-    const { span } = startCallSpan(deps.tracer, tool, info, callId);
+    const { span } = startCallSpan(deps.tracer, tool, info, callId, nameSha256);
     span.setAttribute('error.type', codeText);
     span.setAttribute('rpc.response.status_code', codeText);
     // -32602 and the other caller faults are not server errors: the status stays unset.
@@ -166,6 +167,8 @@ function recordRejection(
       budgetMs: entry ? (policy.budgetMs ?? DEFAULT_BUDGET_MS) : 0,
       signal: info.signal,
     });
+    const durationMs = performance.now() - t0;
+    deps.metrics?.recordCall(durationMs, known ? tool : '', info.protocolVersion, codeText, ctx.tenantId);
     deps.sink.emit(
       buildRecord(ctx, {
         service: deps.service,
@@ -175,15 +178,17 @@ function recordRejection(
         outcome,
         errorClass: cls,
         errorCode: codeText,
-        durationMs: performance.now() - t0,
+        durationMs,
         argsSummary: summarizeArgs(params?.arguments, policy.redact),
         rateLimitBudget: '',
         idempotencyKey: '',
         idempotentReplay: false,
       }),
     );
-  } catch {
-    // Auditing must never break the call it audits; the SDK's answer goes out as is.
+  } catch (err) {
+    // Auditing must never break the call it audits: the SDK's answer goes out as is, the failure is counted.
+    countAuditFailure();
+    deps.logger?.error(errorFields(err), 'audit_record_failed');
   }
 }
 

@@ -1,9 +1,13 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
 import type { ToolRequestInfo } from './request-info.js';
+import { recordedProtocolVersion, recordedRequestId, sanitizeLinks, sanitizeParent } from './sanitize.js';
 import { chooseParent } from './trace-parent.js';
 
 export interface ToolSpanFacts {
+  /** The recorded name: registered, or `unknown` (see sanitize.ts). */
   tool: string;
+  /** sha256 of the name an unregistered tool was called by. */
+  toolNameSha256?: string;
   requestId: string;
   sessionId: string;
   protocolVersion: string;
@@ -13,7 +17,10 @@ export interface ToolSpanFacts {
   callId: string;
 }
 
-/** The semconv MCP SERVER span for one tools/call. Arguments and results never go on it. */
+/**
+ * The semconv MCP SERVER span for one tools/call. Arguments and results never
+ * go on it; the caller's request id and tracestate only sanitised.
+ */
 export function startToolSpan(tracer: Tracer, facts: ToolSpanFacts, parent: Context, links: Link[] | undefined): Span {
   const attributes: Attributes = {
     'mcp.method.name': 'tools/call',
@@ -24,10 +31,12 @@ export function startToolSpan(tracer: Tracer, facts: ToolSpanFacts, parent: Cont
     'mcptrail.agent_id': facts.agentId,
     'mcptrail.call_id': facts.callId,
   };
-  if (facts.requestId) attributes['jsonrpc.request.id'] = facts.requestId;
+  if (facts.toolNameSha256) attributes['mcptrail.tool.name_sha256'] = facts.toolNameSha256;
+  if (facts.requestId) attributes['jsonrpc.request.id'] = recordedRequestId(facts.requestId);
   if (facts.sessionId) attributes['mcp.session.id'] = facts.sessionId;
-  if (facts.protocolVersion) attributes['mcp.protocol.version'] = facts.protocolVersion;
-  return tracer.startSpan(`tools/call ${facts.tool}`, { kind: SpanKind.SERVER, attributes, links }, parent);
+  const protocolVersion = recordedProtocolVersion(facts.protocolVersion);
+  if (protocolVersion) attributes['mcp.protocol.version'] = protocolVersion;
+  return tracer.startSpan(`tools/call ${facts.tool}`, { kind: SpanKind.SERVER, attributes, links: sanitizeLinks(links) }, sanitizeParent(parent));
 }
 
 /**
@@ -35,12 +44,19 @@ export function startToolSpan(tracer: Tracer, facts: ToolSpanFacts, parent: Cont
  * (`_meta` first, then the HTTP header; the other linked). Returns the parent
  * context too: the handler runs under it.
  */
-export function startCallSpan(tracer: Tracer, tool: string, info: ToolRequestInfo, callId: string): { span: Span; parent: Context } {
+export function startCallSpan(
+  tracer: Tracer,
+  tool: string,
+  info: ToolRequestInfo,
+  callId: string,
+  toolNameSha256?: string,
+): { span: Span; parent: Context } {
   const { parent, links } = chooseParent(info);
   const span = startToolSpan(
     tracer,
     {
       tool,
+      toolNameSha256,
       requestId: info.requestId,
       sessionId: info.sessionId,
       protocolVersion: info.protocolVersion,

@@ -1,4 +1,5 @@
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { DestinationStream, Logger, LoggerOptions } from 'pino';
+import { pino } from './pino.js';
 import { markRecordSafe } from './record-line.js';
 
 export type { Logger } from 'pino';
@@ -40,12 +41,13 @@ export function createLogger(opts: LoggerFactoryOptions = {}): Logger {
     redact: { paths: [...REDACT_PATHS, ...(opts.redact ?? [])], censor: '[REDACTED]' },
   };
   const { destination } = opts;
+  const p = pino();
   const logger =
     typeof destination === 'string'
-      ? pino(options, pino.destination({ dest: destination, mkdir: true }))
+      ? p(options, p.destination({ dest: destination, mkdir: true }))
       : destination
-        ? pino(options, destination)
-        : pino(options);
+        ? p(options, destination)
+        : p(options);
   // Extra paths might match a record field; then the record line keeps pino's redaction.
   if (!opts.redact?.length) markRecordSafe(logger);
   return logger;

@@ -12,9 +12,12 @@
  * metadata streams), goes through `logger.info` as before.
  */
 import { tracingChannel } from 'node:diagnostics_channel';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { pino } from './pino.js';
 
-const S = pino.symbols as unknown as Record<string, symbol>;
+let symbols: Record<string, symbol> | undefined;
+/** pino's symbols, read once pino is loaded (a logger exists by then). */
+const sym = () => (symbols ??= pino().symbols as unknown as Record<string, symbol>);
 const needsMetadata = Symbol.for('pino.metadata');
 const asJsonChannel = tracingChannel('pino_asJson');
 
@@ -23,7 +26,7 @@ const recordSafe = new WeakSet<object>();
 
 /** Called by createLogger when the logger redacts only REDACT_PATHS. */
 export function markRecordSafe(logger: Logger): void {
-  const stringifiers = (logger as unknown as Record<symbol, unknown>)[S.stringifiersSym!];
+  const stringifiers = (logger as unknown as Record<symbol, unknown>)[sym().stringifiersSym!];
   if (stringifiers && typeof stringifiers === 'object') recordSafe.add(stringifiers);
 }
 
@@ -32,6 +35,7 @@ export type RecordLineWriter = (recordJson: string) => void;
 /** A writer for `logger`, or undefined when the line must go through `logger.info`. */
 export function recordLineWriter(logger: Logger): RecordLineWriter | undefined {
   const l = logger as unknown as Record<symbol, any>;
+  const S = sym();
   const stream = l[S.streamSym!];
   const formatters = l[S.formattersSym!];
   const hooks = l[S.hooksSym!];

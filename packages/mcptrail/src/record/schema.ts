@@ -17,11 +17,19 @@ export const OUTCOMES = [
   'denied',
   'unauthenticated',
   'upstream_unavailable',
+  /**
+   * The call never finished: the process died (or lost track of it) after its
+   * intent was made durable, so its upstream effect may or may not have
+   * happened. Written on recovery from the intent; a retry with the same
+   * idempotency key is answered with it too (then `idempotent_replay`).
+   */
+  'interrupted',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export const AUTH_METHODS = ['jwt', 'api_key', 'none'] as const;
-export const RATE_LIMIT_BUDGETS = ['', 'agent', 'tool', 'tenant', 'concurrency'] as const;
+export const AUTH_METHODS = ['jwt', 'api_key', 'bearer', 'none'] as const;
+/** `address`: the HTTP edge's budget for unauthenticated requests per client address. */
+export const RATE_LIMIT_BUDGETS = ['', 'agent', 'tool', 'tenant', 'concurrency', 'address'] as const;
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;
@@ -78,6 +86,16 @@ export const FIELDS = {
   idempotent_replay: { zod: z.boolean(), ch: 'Bool' },
   /** Redacted argument summary: JSON of hashes, lengths and allow-listed values. */
   args_summary: { zod: str(8192), ch: 'String CODEC(ZSTD(3))' },
+  /**
+   * The tools/call messages this record accounts for: 1 for a call that
+   * reached the pipeline; for a request the HTTP edge refused, every call it
+   * carried (one record per refused request, however many calls it held); for
+   * the edge's per-minute summary of requests refused before their body was
+   * read, the number of those requests. Defaults to 1 (in zod and in the
+   * column): every record written before the field existed accounted for one
+   * call, and a record an older library spooled still validates.
+   */
+  calls_in_request: { zod: count.default(1), ch: 'UInt32 DEFAULT 1 CODEC(T64, ZSTD(1))', since: 4 },
 } satisfies Record<string, Field>;
 
 export type FieldName = keyof typeof FIELDS;
@@ -136,5 +154,6 @@ export function emptyRecord(): CallRecord {
     idempotency_key: '',
     idempotent_replay: false,
     args_summary: '{}',
+    calls_in_request: 1,
   };
 }

@@ -4,12 +4,19 @@
  * this module only schedules: batch on size or interval, retry with
  * full-jitter backoff, bounded flush on shutdown, and reporting of lost
  * records as `shipper_drop` pipeline events (so the shipper-drops alert fires).
+ *
+ * Two classes of records, two queues: the records of calls, and the records
+ * of requests the HTTP edge refused (`enqueueRefusal`), which anyone can
+ * produce. Each has its own budget (a spool in `<spoolDir>/refusals` of
+ * `refusalSpoolMaxBytes`), so a flood of refusals only ever drops refusals
+ * (reason `refusals_full`); calls ship first.
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { CallRecord } from './schema.js';
 import type { Logger } from './logger.js';
 import { createMemoryQueue, type RecordQueue } from './queue.js';
-import { createDropReporter, type DropReason } from './drops.js';
+import { createDropReporter, type DropEvent, type DropReason } from './drops.js';
 import { openSpool, type Spool } from './spool.js';
 import { createHttpBatchTransport, type BatchTransport } from './transport.js';
 
@@ -32,6 +39,13 @@ export interface ShipperOptions {
   spoolDir?: string;
   /** Spool size cap; past it the oldest records are dropped (counted, reported). Default 256 MiB. */
   spoolMaxBytes?: number;
+  /**
+   * The refusal class's own spool cap (`<spoolDir>/refusals`). Default
+   * min(32 MiB, spoolMaxBytes / 8), at least 1 MiB.
+   */
+  refusalSpoolMaxBytes?: number;
+  /** Refusal records the memory queue holds (no spool). Default maxQueue / 10. */
+  maxRefusalQueue?: number;
   /** Spool segment size. Default min(8 MiB, spoolMaxBytes / 4). */
   spoolSegmentBytes?: number;
   /** Group-commit window of the spool. Default 20 ms. */
@@ -52,6 +66,8 @@ export interface ShipperOptions {
   eventsUrl?: string;
   /** Replace the events transport. */
   eventsTransport?: BatchTransport;
+  /** The pipeline event losses are reported as. Default `shipper_drop` (records). */
+  dropEvent?: DropEvent;
   /** Drops are logged here (warn) as well as reported. */
   logger?: Logger;
   /** `service` of reported events. Default env OTEL_SERVICE_NAME, else `mcp-server`. */
@@ -61,7 +77,10 @@ export interface ShipperOptions {
 }
 
 export interface ShipperStats {
+  /** Records waiting, both classes. */
   queued: number;
+  /** Of which refusal records. */
+  refusalsQueued: number;
   shipped: number;
   /** Records lost: queue/spool full, rejected by the collector, or left at shutdown without a spool. */
   dropped: number;
@@ -76,6 +95,8 @@ export interface Shipper {
   enqueue(record: CallRecord): void;
   /** enqueue() for a record already serialised with JSON.stringify (the sink serialises once). */
   enqueueJson?(json: string): void;
+  /** A refused request's record (serialised), into the refusal class: its own budget, shipped after calls. */
+  enqueueRefusalJson?(json: string): void;
   /** Ships everything queued; resolves true when drained within the bound. */
   flush(): Promise<boolean>;
   /** Resolves once every record enqueued so far is durable (fdatasync'ed); at once without a spool. */
@@ -107,6 +128,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
     instance,
     stateDir: spoolDir,
     logger: opts.logger,
+    event: opts.dropEvent,
   });
   function dropped(count: number, reason: DropReason): void {
     stats.dropped += count;
@@ -114,19 +136,40 @@ export function createShipper(opts: ShipperOptions): Shipper {
     schedule();
   }
 
-  let spool: Spool | undefined;
+  const spools: Spool[] = [];
+  const spoolMaxBytes = opts.spoolMaxBytes ?? 256 * 1024 * 1024;
+  const maxQueue = opts.maxQueue ?? 100_000;
   const queue =
     opts.queue ??
     (spoolDir
-      ? (spool = openSpool({
-          dir: spoolDir,
-          maxBytes: opts.spoolMaxBytes,
-          segmentBytes: opts.spoolSegmentBytes,
-          fsyncIntervalMs: opts.fsyncIntervalMs,
-          onDrop: (count, reason) => dropped(count, reason),
-        }))
-      : createMemoryQueue(opts.maxQueue ?? 100_000));
+      ? track(
+          openSpool({
+            dir: spoolDir,
+            maxBytes: spoolMaxBytes,
+            segmentBytes: opts.spoolSegmentBytes,
+            fsyncIntervalMs: opts.fsyncIntervalMs,
+            onDrop: (count, reason) => dropped(count, reason),
+          }),
+        )
+      : createMemoryQueue(maxQueue));
+  const refusals: RecordQueue =
+    spoolDir && !opts.queue
+      ? track(
+          openSpool({
+            dir: join(spoolDir, 'refusals'),
+            maxBytes: opts.refusalSpoolMaxBytes ?? Math.max(1024 * 1024, Math.min(32 * 1024 * 1024, Math.floor(spoolMaxBytes / 8))),
+            segmentBytes: opts.spoolSegmentBytes,
+            fsyncIntervalMs: opts.fsyncIntervalMs,
+            onDrop: (count) => dropped(count, 'refusals_full'),
+          }),
+        )
+      : createMemoryQueue(opts.maxRefusalQueue ?? Math.max(1, Math.floor(maxQueue / 10)));
+  function track(s: Spool): Spool {
+    spools.push(s);
+    return s;
+  }
   const durable = (queue as Partial<Spool>).durable === true;
+  const waiting = () => queue.size + refusals.size;
   const transport = opts.transport ?? createHttpBatchTransport({ url: opts.url, token: opts.token });
 
   let timer: NodeJS.Timeout | undefined;
@@ -136,12 +179,12 @@ export function createShipper(opts: ShipperOptions): Shipper {
   let wakeBackoff: (() => void) | undefined;
 
   function hasWork(): boolean {
-    return queue.size > 0 || drops.pending;
+    return waiting() > 0 || drops.pending;
   }
 
   function schedule(): void {
     if (pumping || timer || stopped) return;
-    if (queue.size >= sendAt) {
+    if (waiting() >= sendAt) {
       pump();
       return;
     }
@@ -182,18 +225,29 @@ export function createShipper(opts: ShipperOptions): Shipper {
   }
 
   /** 'ok' when the batch is done with (shipped or rejected), else the Retry-After to honour (ms, maybe 0). */
+  /**
+   * Calls first, refusals in the room left: a flood of refusals never delays
+   * a call's record, and steady traffic never starves the refusals.
+   */
   async function sendBatch(): Promise<'ok' | number> {
-    const batch = fitBody(queue.peek(maxBatch));
+    const calls = queue.peek(maxBatch);
+    const refused = calls.length < maxBatch ? refusals.peek(maxBatch - calls.length) : [];
+    const batch = fitBody(refused.length ? [...calls, ...refused] : calls);
     if (batch.length === 0) return 'ok';
+    const ack = () => {
+      const ofCalls = Math.min(batch.length, calls.length);
+      queue.ack(ofCalls);
+      refusals.ack(batch.length - ofCalls);
+    };
     const result = await transport.send(batch);
     if (result.ok) {
-      queue.ack(batch.length);
+      ack();
       stats.shipped += batch.length;
       return 'ok';
     }
     if (!result.retryable) {
       // The collector will never take this batch (400/413/...): count it as lost, report, move on.
-      queue.ack(batch.length);
+      ack();
       stats.rejected += batch.length;
       dropped(batch.length, 'rejected');
       return 'ok';
@@ -226,20 +280,21 @@ export function createShipper(opts: ShipperOptions): Shipper {
       clearTimeout(bound);
       if (outcome === 'timeout') return false;
     }
-    return queue.size === 0;
+    return waiting() === 0;
   }
 
-  function enqueueJson(json: string): void {
+  function push(into: RecordQueue, json: string, whenFull: DropReason): void {
     if (closed) {
       stats.dropped++;
       return;
     }
-    if (!queue.push(json)) {
-      dropped(1, 'queue_full');
+    if (!into.push(json)) {
+      dropped(1, whenFull);
       return;
     }
     schedule();
   }
+  const enqueueJson = (json: string) => push(queue, json, 'queue_full');
 
   // Records spooled by a previous run ship now.
   if (hasWork()) schedule();
@@ -249,11 +304,12 @@ export function createShipper(opts: ShipperOptions): Shipper {
       enqueueJson(JSON.stringify(record));
     },
     enqueueJson,
+    enqueueRefusalJson: (json) => push(refusals, json, 'refusals_full'),
     flush() {
       return drainWithin(drainTimeoutMs);
     },
-    sync() {
-      return (queue as Partial<Spool>).sync?.() ?? Promise.resolve();
+    async sync() {
+      await Promise.all([(queue as Partial<Spool>).sync?.(), (refusals as Partial<Spool>).sync?.()]);
     },
     async close() {
       closed = true;
@@ -262,12 +318,12 @@ export function createShipper(opts: ShipperOptions): Shipper {
       if (timer) clearTimeout(timer);
       wakeBackoff?.();
       // Without a spool, what is left is lost; with one, it ships after the next start.
-      if (!drained && !durable) stats.dropped += queue.size;
-      await spool?.close();
+      if (!drained && !durable) stats.dropped += waiting();
+      for (const s of spools) await s.close();
       return drained;
     },
     stats() {
-      return { queued: queue.size, ...stats, dropsReported: drops.reported };
+      return { queued: waiting(), refusalsQueued: refusals.size, ...stats, dropsReported: drops.reported };
     },
     get dropped() {
       return stats.dropped;

@@ -11,6 +11,14 @@ import { recordLineWriter } from './record-line.js';
  */
 export interface RecordSink {
   emit(record: CallRecord): void;
+  /**
+   * A record of a request the HTTP edge refused (unauthenticated, out of
+   * scope, over a budget, or a summary of requests refused unread). Shipped
+   * like the others but from a queue of its own with its own budget: a flood
+   * of refusals fills that budget and drops refusals (counted), never the
+   * records of calls that ran. Sinks without it get refusals through emit().
+   */
+  emitRefusal?(record: CallRecord): void;
   /** Resolves once every record emitted so far is durable on disk (at once without a spool). */
   sync?(): Promise<void>;
   flush(): Promise<void>;
@@ -45,6 +53,13 @@ export function createRecordSink(opts: RecordSinkOptions): RecordSink {
       }
       logger?.info({ record }, 'tool_call');
       shipper?.enqueue(record);
+    },
+    emitRefusal(record) {
+      const json = JSON.stringify(record);
+      if (writeLine) writeLine(json);
+      else logger?.info({ record }, 'tool_call');
+      if (shipper?.enqueueRefusalJson) shipper.enqueueRefusalJson(json);
+      else shipper?.enqueue(record);
     },
     async sync() {
       await shipper?.sync();

@@ -26,13 +26,13 @@ import {
   readFileSync,
   readSync,
   readdirSync,
-  renameSync,
   unlinkSync,
   writeFileSync,
   writeSync,
   close as closeAsync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { lockDirectory } from './dir-lock.js';
 import type { RecordQueue } from './queue.js';
 
 export interface SpoolOptions {
@@ -352,43 +352,4 @@ function readCursor(saved: SavedCursor | undefined, segments: Segment[]): Cursor
   if (!first) return { seq: 0, offset: 0, consumedLines: 0 };
   if (saved && saved.seq === first.seq && saved.offset <= first.bytes) return { seq: saved.seq, offset: saved.offset, consumedLines: saved.lines };
   return { seq: first.seq, offset: 0, consumedLines: 0 };
-}
-
-/** One process per spool directory: a second would interleave appends and acks. */
-function lockDirectory(dir: string): () => void {
-  const path = join(dir, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          unlinkSync(path);
-        } catch {
-          // Already released.
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(path, 'utf8'));
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`spool directory ${dir} is in use by process ${owner}`);
-      }
-      // A stale lock from a process that died: take it over.
-      const stale = `${path}.stale-${process.pid}`;
-      renameSync(path, stale);
-      unlinkSync(stale);
-    }
-  }
-  throw new Error(`could not lock spool directory ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { parseRetryAfter } from '../runtime/resilience/failures.js';
 
-/** Delivery of one NDJSON batch to the collector's /v1/records. */
+/** Delivery of one batch of lines (NDJSON records by default) to a collector route. */
 export type SendResult =
   | { ok: true }
   | { ok: false; retryable: boolean; status?: number; retryAfterMs?: number };
@@ -15,7 +15,19 @@ export interface HttpBatchTransportOptions {
   url: string;
   token?: string;
   timeoutMs?: number;
+  /** Extra request headers (an explicit `authorization` here wins over `token`). */
+  headers?: Record<string, string>;
+  /** The body of a batch: NDJSON (default) or another framing of the same lines. */
+  body?: BatchBody;
 }
+
+/** How a batch of lines becomes a request body. */
+export interface BatchBody {
+  contentType: string;
+  encode(lines: readonly string[]): { parts: string[]; bytes: number };
+}
+
+export const NDJSON_BODY: BatchBody = { contentType: 'application/x-ndjson', encode: (lines) => ndjsonParts(lines) };
 
 export function createHttpBatchTransport(opts: HttpBatchTransportOptions): BatchTransport {
   const url = new URL(opts.url);
@@ -23,8 +35,10 @@ export function createHttpBatchTransport(opts: HttpBatchTransportOptions): Batch
   // One keep-alive pool per transport: a batch reuses the previous batch's connection.
   const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 4 }) : new HttpAgent({ keepAlive: true, maxSockets: 4 });
   const send = secure ? httpsRequest : httpRequest;
-  const baseHeaders: Record<string, string> = { 'content-type': 'application/x-ndjson' };
+  const framing = opts.body ?? NDJSON_BODY;
+  const baseHeaders: Record<string, string> = { 'content-type': framing.contentType };
   if (opts.token) baseHeaders.authorization = `Bearer ${opts.token}`;
+  for (const [k, v] of Object.entries(opts.headers ?? {})) baseHeaders[k.toLowerCase()] = v;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   // An IPv6 literal goes to http.request without its URL brackets.
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -32,7 +46,7 @@ export function createHttpBatchTransport(opts: HttpBatchTransportOptions): Batch
 
   return {
     send(lines) {
-      const body = ndjsonParts(lines);
+      const body = framing.encode(lines);
       return new Promise<SendResult>((resolve) => {
         let settled = false;
         const finish = (result: SendResult) => {

@@ -35,6 +35,20 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
+/** The upstream's response body passed the client's `maxResponseBytes`: it was not read further. */
+export class UpstreamResponseTooLargeError extends Error {
+  override readonly name: string = 'UpstreamResponseTooLargeError';
+  readonly code = 'upstream_response_too_large';
+
+  constructor(
+    readonly upstream: string,
+    readonly method: string,
+    readonly limitBytes: number,
+  ) {
+    super(`${upstream} ${method} answered more than ${limitBytes} bytes (the client's maxResponseBytes); the response was discarded`);
+  }
+}
+
 export class UpstreamNetworkError extends Error {
   override readonly name: string = 'UpstreamNetworkError';
   readonly code: string;

@@ -6,10 +6,11 @@ export type {
   UpstreamRequest,
   UpstreamResponse,
   QueryValue,
+  PathParams,
 } from './upstream-client.js';
-export { UpstreamError, UpstreamNetworkError, UpstreamTimeoutError } from './errors.js';
-export { sanitizeUrl } from './url.js';
-export { createRedis, redisReady, closeRedis, DEFAULT_REDIS_URL, type CreateRedisOptions, type Redis } from './redis.js';
+export { UpstreamError, UpstreamNetworkError, UpstreamResponseTooLargeError, UpstreamTimeoutError } from './errors.js';
+export { sanitizeUrl, redactPath } from './url.js';
+export { createRedis, redisReady, closeRedis, DEFAULT_REDIS_URL, StoreUnavailableError, type CreateRedisOptions, type Redis } from './redis.js';
 export {
   RateLimits,
   MemoryConcurrencyCap,
@@ -31,11 +32,13 @@ export {
 export {
   IdempotencyStore,
   memoryIdempotencyStore,
+  fileIdempotencyStore,
   redisIdempotencyStore,
   IdempotencyConflictError,
   IdempotencyWaitTimeoutError,
   DEFAULT_RESULT_TTL_MS,
   type IdempotencyStoreOptions,
+  type BegunInterrupted,
 } from './idempotency/index.js';
 export {
   CredentialStore,

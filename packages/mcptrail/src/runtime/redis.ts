@@ -2,7 +2,10 @@
  * The one Redis client factory of the runtime (rate limits, idempotency,
  * credentials, concurrency caps share it).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { lazy } from '../lazy.js';
+
+const ioredis = lazy<typeof import('ioredis')>('ioredis');
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -22,7 +25,7 @@ export function createRedis(
   options: CreateRedisOptions = {},
 ): Redis {
   const { onError, ...ioredisOptions } = options;
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -63,6 +66,30 @@ export async function closeRedis(client: Redis): Promise<void> {
     await client.quit();
   } catch {
     client.disconnect();
+  }
+}
+
+/**
+ * A shared store (idempotency, credentials) could not reach Redis. The record
+ * then names the dependency (`error_class` StoreUnavailableError, `error_code`
+ * `<store>_store_unavailable`) instead of ioredis's bare Error.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly code: string;
+  constructor(readonly store: 'idempotency' | 'credential') {
+    super(`the ${store} store (Redis) is unavailable`);
+    this.code = `${store}_store_unavailable`;
+  }
+}
+
+/** Runs one Redis command for `store`; a connection failure becomes StoreUnavailableError, a Redis reply error passes as is. */
+export async function storeCommand<T>(store: StoreUnavailableError['store'], command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (err) {
+    if ((err as { name?: unknown } | null)?.name === 'ReplyError') throw err;
+    throw new StoreUnavailableError(store);
   }
 }
 

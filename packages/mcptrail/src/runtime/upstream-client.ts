@@ -12,7 +12,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes 
 import { currentCall, type CallContext } from '../context/index.js';
 import { CredentialError, type CredentialStore } from './credentials/index.js';
 import { Deadline } from './deadline.js';
-import { UpstreamError, UpstreamNetworkError, UpstreamTimeoutError } from './errors.js';
+import { UpstreamError, UpstreamNetworkError, UpstreamResponseTooLargeError, UpstreamTimeoutError } from './errors.js';
 import {
   CircuitBreakers,
   classify,
@@ -21,7 +21,7 @@ import {
   type CircuitBreakersOptions,
   type RetryOptions,
 } from './resilience/index.js';
-import { sanitizeUrl } from './url.js';
+import { buildUpstreamUrl, type PathParams, type QueryValue } from './url.js';
 
 export interface UpstreamClientOptions {
   /** Short name of the upstream, used in span attributes, error messages and breaker keys. */
@@ -40,6 +40,12 @@ export interface UpstreamClientOptions {
   /** Breakers per tenant × upstream (share one instance between clients of one upstream), or false. Default: one set per client. */
   breakers?: CircuitBreakers | CircuitBreakersOptions | false;
   /**
+   * Largest response body read, in bytes (default 10 MiB). A larger answer
+   * fails the request with UpstreamResponseTooLargeError (never retried);
+   * what was read is discarded.
+   */
+  maxResponseBytes?: number;
+  /**
    * The tenants' upstream OAuth tokens: the client sets `Authorization:
    * Bearer <tenant token>` itself, and a 401 invalidates the token and resends
    * once with a refreshed one.
@@ -47,11 +53,19 @@ export interface UpstreamClientOptions {
   credentials?: CredentialStore;
 }
 
-export type QueryValue = string | number | boolean | undefined | null;
+export type { QueryValue, PathParams };
 
 export interface UpstreamRequest {
   method: string;
+  /**
+   * The path, relative to the base URL's. A template with `{name}`
+   * placeholders (`/v1/deals/{id}`) is filled from `params` (URL-encoded) and
+   * recorded as the template; a plain path is recorded with every segment
+   * that is not a fixed-looking literal redacted.
+   */
   path: string;
+  /** Values of the path template's placeholders. */
+  params?: PathParams;
   query?: Record<string, QueryValue | readonly QueryValue[]>;
   /** Objects are sent as JSON; strings and bytes as given. */
   body?: unknown;
@@ -64,6 +78,8 @@ export interface UpstreamRequest {
   honoursIdempotencyKey?: boolean;
   /** Per-request bound; the call's remaining budget still applies. */
   timeoutMs?: number;
+  /** Overrides the client's `maxResponseBytes` for this request. */
+  maxResponseBytes?: number;
 }
 
 export interface UpstreamResponse<T = unknown> {
@@ -89,10 +105,11 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   const retry = opts.retry === false ? new RetryPolicy({ maxAttempts: 1 }) : opts.retry instanceof RetryPolicy ? opts.retry : new RetryPolicy(opts.retry);
   const breakers = opts.breakers === false ? undefined : opts.breakers instanceof CircuitBreakers ? opts.breakers : new CircuitBreakers(opts.breakers);
   const credentials = opts.credentials;
+  const maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
 
   async function request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
     const method = req.method.toUpperCase();
-    const url = buildUrl(base, req.path, req.query);
+    const { url, recorded: urlFull, template } = buildUpstreamUrl(base, req.path, req.params, req.query);
     const call = currentCall();
     const tenantId = call?.tenantId ?? '';
     const kind = req.kind ?? (READ_METHODS.has(method) ? 'read' : 'write');
@@ -104,9 +121,8 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       upstreamHonoursIdempotency: req.honoursIdempotencyKey ?? opts.honoursIdempotencyKey ?? false,
     });
     const stats = newRetryStats();
-    // The same for every attempt of this request.
-    const urlFull = sanitizeUrl(url);
     const requestBound = req.timeoutMs ?? defaultTimeoutMs;
+    const bodyLimit = req.maxResponseBytes ?? maxResponseBytes;
     let sends = 0;
     let authResends = 0;
 
@@ -123,9 +139,11 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
         'server.port': serverPort,
         'mcptrail.upstream.name': opts.name,
       };
+      if (template) attributes['url.template'] = template;
       if (resendCount > 0) attributes['http.request.resend_count'] = resendCount;
       if (idempotencyKey) attributes['mcptrail.upstream.idempotent'] = true;
-      const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes });
+      // semconv: `{method} {url.template}` when the template is known, else the method alone.
+      const span = tracer.startSpan(template ? `${method} ${template}` : method, { kind: SpanKind.CLIENT, attributes });
       try {
         if (timeoutMs <= 0) throw new UpstreamTimeoutError(opts.name, method, 0, true);
         const headers = requestHeaders(req);
@@ -150,9 +168,14 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
         let parsed: unknown;
         try {
           res = await fetch(url, { method, headers, body, signal });
-          parsed = await readBody(res);
+          parsed = await readBody(res, bodyLimit, opts.name, method);
         } catch (err) {
+          if (err instanceof UpstreamResponseTooLargeError) throw err;
           if (timeoutSignal.aborted) throw new UpstreamTimeoutError(opts.name, method, timeoutMs, budgetLeft <= requestBound);
+          // The call's signal fires at its deadline too (reason: the pipeline's CallDeadlineError).
+          if (call?.signal?.aborted && (call.signal.reason as { budgetExhausted?: unknown } | undefined)?.budgetExhausted === true) {
+            throw new UpstreamTimeoutError(opts.name, method, timeoutMs, true);
+          }
           if (call?.signal?.aborted) throw new UpstreamNetworkError(opts.name, method, 'ABORTED');
           throw new UpstreamNetworkError(opts.name, method, systemCode(err));
         }
@@ -180,6 +203,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
         return await send(token);
       } catch (err) {
         if (!credentials || token === undefined || !(err instanceof UpstreamError) || err.status !== 401) throw err;
+        // Invalidation is advisory: the refresh below replaces the token either way.
         await credentials.invalidate(tenantId, token).catch(() => false);
         authResends++;
         return send(await bearerToken(credentials, tenantId, call));
@@ -235,20 +259,34 @@ function requestHeaders(req: UpstreamRequest): Record<string, string> {
   return headers;
 }
 
-function buildUrl(base: URL, path: string, query: UpstreamRequest['query']): URL {
-  // Resolve relative to the base's path, so baseUrl http://h/api + /v1/x → http://h/api/v1/x.
-  const url = new URL(base.href.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`));
-  if (query) {
-    for (const [key, value] of Object.entries(query)) {
-      const values = Array.isArray(value) ? value : [value];
-      for (const v of values) if (v !== undefined && v !== null) url.searchParams.append(key, String(v));
-    }
+const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+/** The body as text, read up to `limit` bytes: past it the stream is cancelled and the request fails. */
+async function readBodyText(res: Response, limit: number, upstream: string, method: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel();
+    throw new UpstreamResponseTooLargeError(upstream, method, limit);
   }
-  return url;
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new UpstreamResponseTooLargeError(upstream, method, limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
 }
 
-async function readBody(res: Response): Promise<unknown> {
-  const text = await res.text();
+async function readBody(res: Response, limit: number, upstream: string, method: string): Promise<unknown> {
+  const text = await readBodyText(res, limit, upstream, method);
   if (!text) return undefined;
   const type = res.headers.get('content-type') ?? '';
   if (/[/+]json\b/i.test(type)) {

@@ -1,12 +1,21 @@
-/** OTLP/HTTP request bodies (JSON or protobuf) to one in-memory shape. */
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from './proto.js';
-import type { OtlpTracesRequest } from './types.js';
+/** OTLP/HTTP request bodies (JSON or protobuf) to one in-memory shape, and the answers in the request's encoding. */
+import type { Type } from 'protobufjs';
+import { ExportMetricsServiceRequest, ExportMetricsServiceResponse, ExportTraceServiceRequest, ExportTraceServiceResponse, MAX_MESSAGE_DEPTH, RpcStatus } from './proto.js';
+import { OtlpShapeError, checkOtlpJson } from './shape.js';
+import type { OtlpMetricsRequest, OtlpTracesRequest } from './types.js';
 
 export type OtlpEncoding = 'json' | 'protobuf';
+export type OtlpSignal = 'traces' | 'metrics';
 
 export class OtlpDecodeError extends Error {
   override readonly name = 'OtlpDecodeError';
 }
+
+/** Per signal: its request and response messages and the name of the partialSuccess counter. */
+const SIGNALS: Record<OtlpSignal, { request: Type; response: Type; rejected: 'rejectedSpans' | 'rejectedDataPoints' }> = {
+  traces: { request: ExportTraceServiceRequest, response: ExportTraceServiceResponse, rejected: 'rejectedSpans' },
+  metrics: { request: ExportMetricsServiceRequest, response: ExportMetricsServiceResponse, rejected: 'rejectedDataPoints' },
+};
 
 /** The encoding a Content-Type names, or undefined when OTLP/HTTP does not define it. */
 export function otlpEncodingOf(contentType: string | undefined): OtlpEncoding | undefined {
@@ -17,14 +26,26 @@ export function otlpEncodingOf(contentType: string | undefined): OtlpEncoding | 
 }
 
 export function decodeTracesRequest(body: Buffer, encoding: OtlpEncoding): OtlpTracesRequest {
+  return decodeRequest(body, encoding, 'traces') as OtlpTracesRequest;
+}
+
+export function decodeMetricsRequest(body: Buffer, encoding: OtlpEncoding): OtlpMetricsRequest {
+  return decodeRequest(body, encoding, 'metrics') as OtlpMetricsRequest;
+}
+
+function decodeRequest(body: Buffer, encoding: OtlpEncoding, signal: OtlpSignal): unknown {
   if (body.length === 0) return {};
+  const type = SIGNALS[signal].request;
   if (encoding === 'protobuf') {
     try {
-      const message = ExportTraceServiceRequest.decode(body);
       // Ids and bytes stay Uint8Array, 64-bit integers become exact decimal strings.
-      return ExportTraceServiceRequest.toObject(message, { longs: String, arrays: false, defaults: false }) as OtlpTracesRequest;
-    } catch {
-      throw new OtlpDecodeError('request body is not a valid ExportTraceServiceRequest protobuf message');
+      return type.toObject(type.decode(body), { longs: String, arrays: false, defaults: false });
+    } catch (err) {
+      // protobufjs refuses messages nested deeper than its recursion limit, with this message.
+      const tooDeep = (err as Error)?.message === 'max depth exceeded';
+      throw new OtlpDecodeError(
+        `request body is not a valid ${type.name} protobuf message${tooDeep ? `: messages nested deeper than ${MAX_MESSAGE_DEPTH}` : ''}`,
+      );
     }
   }
   let parsed: unknown;
@@ -33,42 +54,27 @@ export function decodeTracesRequest(body: Buffer, encoding: OtlpEncoding): OtlpT
   } catch {
     throw new OtlpDecodeError('request body is not valid JSON');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new OtlpDecodeError('request body must be a JSON ExportTraceServiceRequest object');
+  try {
+    checkOtlpJson(parsed, type.name);
+  } catch (err) {
+    if (err instanceof OtlpShapeError) throw new OtlpDecodeError(err.message);
+    throw err;
   }
-  // Proto3 JSON also allows the original field names; convert only when they are used.
-  return ('resource_spans' in parsed ? camelCaseKeys(parsed) : parsed) as OtlpTracesRequest;
+  return parsed;
 }
 
 export interface PartialSuccess {
-  rejectedSpans: number;
+  /** Spans (traces) or data points (metrics) not stored; 0 with a message is a warning. */
+  rejected: number;
   errorMessage: string;
 }
 
-/** ExportTraceServiceResponse in the request's encoding: empty on full success. */
-export function encodeTracesResponse(encoding: OtlpEncoding, partial?: PartialSuccess): Buffer {
-  const body = partial && partial.rejectedSpans > 0 ? { partialSuccess: partial } : {};
-  if (encoding === 'json') {
-    return Buffer.from(
-      JSON.stringify(partial && partial.rejectedSpans > 0 ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {}),
-    );
-  }
-  return Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(body)).finish());
-}
-
-/**
- * Proto3 JSON parsers accept the original snake_case field names as well as
- * lowerCamelCase. Attribute *keys* are values (`{"key": "http.method"}`), not
- * field names, so only object keys are renamed.
- */
-function camelCaseKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelCaseKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k.includes('_') ? k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) : k] = camelCaseKeys(v);
-  }
-  return out;
+/** The Export*ServiceResponse in the request's encoding: empty on full success. */
+export function encodeExportResponse(signal: OtlpSignal, encoding: OtlpEncoding, partial?: PartialSuccess): Buffer {
+  const { response, rejected } = SIGNALS[signal];
+  const partialSuccess = partial && (partial.rejected > 0 || partial.errorMessage !== '') ? { [rejected]: String(partial.rejected), errorMessage: partial.errorMessage } : undefined;
+  if (encoding === 'json') return Buffer.from(JSON.stringify(partialSuccess ? { partialSuccess } : {}));
+  return Buffer.from(response.encode(response.fromObject(partialSuccess ? { partialSuccess } : {})).finish());
 }
 
 /** google.rpc codes used in OTLP/HTTP error bodies. */

@@ -9,7 +9,8 @@ export const PipelineEventSchema = z
     ts: z.string().datetime({ offset: true }),
     service: z.string().max(128),
     instance: z.string().max(256),
-    event: z.enum(['shipper_drop']),
+    /** shipper_drop: audit records lost (the shipper-drops alert); span_drop: spans lost from the span spool. */
+    event: z.enum(['shipper_drop', 'span_drop']),
     reason: z.string().max(64),
     count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   })

@@ -5,13 +5,15 @@
  * parse costs several µs per record, this plain predicate a fraction of one.
  *
  * Contract: `check(v)` is true exactly when `CallRecordSchema.safeParse(v)`
- * succeeds, for any value JSON.parse can produce. It only tells yes or no:
+ * succeeds, for any value JSON.parse can produce; an accepted object gets the
+ * defaults of absent fields filled in (as zod's output would have them). It only tells yes or no:
  * the collector still runs zod when the answer is no, for zod's error message
  * (and zod has the last word). Only the zod constructs the record uses are
  * compiled: string (with max/min length, counted in code points as zod does,
  * and pattern formats: regex, uuid,
  * datetime), number (min/max, safe integer), boolean, enum, literal, union,
- * array, and the strict object around them. Anything else makes
+ * array, default (an absent field is accepted; the column's DEFAULT fills it,
+ * the same value zod would), and the strict object around them. Anything else makes
  * `compileCallRecordCheck()` return undefined, and the collector uses zod
  * alone, which is correct, only slower. A differential test holds the two
  * to the same answers.
@@ -176,9 +178,25 @@ function compile(schema: unknown): Check {
         return true;
       };
     }
+    case 'default': {
+      // Only a JSON-producible absence (a missing key) takes the default; the value itself is checked as usual.
+      if (checks.length) throw new Unsupported('default checks');
+      const inner = compile(def.innerType);
+      return (v) => v === undefined || inner(v);
+    }
     default:
       throw new Unsupported(`zod type ${def.type}`);
   }
+}
+
+/** Fields declared with zod's `.default()`, and their (JSON) default values. */
+function defaultsOf(): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const name of FIELD_NAMES) {
+    const def = defOf(FIELDS[name].zod);
+    if (def.type === 'default') out.push([name, def.defaultValue]);
+  }
+  return out;
 }
 
 /**
@@ -196,12 +214,15 @@ export function compileCallRecordCheck(): ((v: unknown) => v is CallRecord) | un
   const names = FIELD_NAMES;
   const known = new Set<string>(names);
   const n = names.length;
+  const defaults = defaultsOf();
   return (v: unknown): v is CallRecord => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
     const o = v as Record<string, unknown>;
     // Strict: every key must be a field (zod walks keys the same way, `for...in`).
     for (const key in o) if (!known.has(key)) return false;
     for (let i = 0; i < n; i++) if (!checks[i]!(o[names[i]!])) return false;
+    // An accepted record holds what zod's parse would: absent defaulted fields filled in.
+    for (const [name, value] of defaults) if (o[name] === undefined) o[name] = value;
     return true;
   };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { storeCommand } from '../redis.js';
 
 /** Storage of one opaque (encoded) value per tenant plus a refresh lock. */
 export interface CredentialBackend {
@@ -69,23 +70,23 @@ export class RedisCredentialBackend implements CredentialBackend {
   }
 
   read(tenantId: string) {
-    return this.redis.get(this.key(tenantId));
+    return storeCommand('credential', () => this.redis.get(this.key(tenantId)));
   }
 
   async write(tenantId: string, value: string) {
-    await this.redis.set(this.key(tenantId), value);
+    await storeCommand('credential', () => this.redis.set(this.key(tenantId), value));
   }
 
   async compareAndSet(tenantId: string, expected: string | null, next: string) {
     const absent = expected === null ? '1' : '0';
-    return (await this.redis.eval(CAS, 1, this.key(tenantId), absent, expected ?? '', next)) === 1;
+    return (await storeCommand('credential', () => this.redis.eval(CAS, 1, this.key(tenantId), absent, expected ?? '', next))) === 1;
   }
 
   async lock(tenantId: string, token: string, ttlMs: number) {
-    return (await this.redis.set(this.lockKey(tenantId), token, 'PX', ttlMs, 'NX')) === 'OK';
+    return (await storeCommand('credential', () => this.redis.set(this.lockKey(tenantId), token, 'PX', ttlMs, 'NX'))) === 'OK';
   }
 
   async unlock(tenantId: string, token: string) {
-    await this.redis.eval(UNLOCK, 1, this.lockKey(tenantId), token);
+    await storeCommand('credential', () => this.redis.eval(UNLOCK, 1, this.lockKey(tenantId), token));
   }
 }

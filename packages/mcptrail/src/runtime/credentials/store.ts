@@ -102,6 +102,7 @@ export class CredentialStore {
         try {
           return await this.refreshUnderLock(tenantId);
         } finally {
+          // A failed unlock is bounded by the lock's TTL: the next refresh waits at most that long.
           await this.options.backend.unlock(tenantId, lockToken).catch(() => undefined);
         }
       }

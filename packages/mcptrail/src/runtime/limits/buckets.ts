@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract, RateLimiterMemory, IRateLimiterOptions } from 'rate-limiter-flexible';
+import { lazy } from '../../lazy.js';
 import type { DegradedSignal } from './degraded.js';
 import type { BucketSpec } from './types.js';
 
@@ -16,19 +17,17 @@ export type LimitsStore =
   | { kind: 'memory' }
   | { kind: 'redis'; redis: Redis; keyPrefix?: string; onStoreDown?: 'insurance' | 'allow' | 'deny' };
 
-/** Memory limiter that reports each use: it only runs when the primary store failed. */
-class InsuranceLimiter extends RateLimiterMemory {
-  constructor(
-    opts: ConstructorParameters<typeof RateLimiterMemory>[0],
-    private readonly signal: DegradedSignal,
-  ) {
-    super(opts);
-  }
+export const rateLimiterFlexible = lazy<typeof import('rate-limiter-flexible')>('rate-limiter-flexible');
 
-  override consume(...args: Parameters<RateLimiterMemory['consume']>): ReturnType<RateLimiterMemory['consume']> {
-    this.signal.fellBack('RedisUnavailable');
-    return super.consume(...args);
-  }
+/** A memory limiter that reports each use: it only runs when the primary store failed. */
+function insuranceLimiter(opts: IRateLimiterOptions, signal: DegradedSignal): RateLimiterMemory {
+  const limiter = new (rateLimiterFlexible().RateLimiterMemory)(opts);
+  const consume = limiter.consume.bind(limiter);
+  limiter.consume = (...args) => {
+    signal.fellBack('RedisUnavailable');
+    return consume(...args);
+  };
+  return limiter;
 }
 
 export function createBucket(
@@ -41,6 +40,7 @@ export function createBucket(
     throw new RangeError(`rate limit "${name}" needs points > 0 and perSeconds > 0`);
   }
   const opts = { points: spec.points, duration: spec.perSeconds, keyPrefix: name };
+  const { RateLimiterMemory, RateLimiterRedis } = rateLimiterFlexible();
   if (store.kind === 'memory') return new RateLimiterMemory(opts);
   const mode = store.onStoreDown ?? 'insurance';
   return new RateLimiterRedis({
@@ -49,6 +49,6 @@ export function createBucket(
     storeClient: store.redis,
     // Skip the round trip while disconnected: fall back at once instead of waiting on a dead socket.
     rejectIfRedisNotReady: true,
-    insuranceLimiter: mode === 'insurance' ? new InsuranceLimiter(opts, signal) : undefined,
+    insuranceLimiter: mode === 'insurance' ? insuranceLimiter(opts, signal) : undefined,
   });
 }

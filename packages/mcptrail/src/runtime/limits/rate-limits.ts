@@ -1,5 +1,5 @@
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { createBucket, type LimitsStore } from './buckets.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { createBucket, rateLimiterFlexible, type LimitsStore } from './buckets.js';
 import { DegradedSignal } from './degraded.js';
 import {
   isBucketSpec,
@@ -82,6 +82,7 @@ export class RateLimits {
       if (!bucket) continue;
       const refusal = await this.consume(budget, bucket, key);
       if (refusal) {
+        // A refund lost to a store error over-charges one point until the bucket refills; store failures are reported by the degraded signal.
         await Promise.all(taken.map(([b, k]) => b.reward(k, 1).catch(() => undefined)));
         return refusal;
       }
@@ -98,7 +99,7 @@ export class RateLimits {
       if (this.signal.fallbackDecisions === before) this.signal.storeAnswered();
       return undefined;
     } catch (err) {
-      if (err instanceof RateLimiterRes) {
+      if (err instanceof rateLimiterFlexible().RateLimiterRes) {
         if (this.signal.fallbackDecisions === before) this.signal.storeAnswered();
         return refusal(budget, err.msBeforeNext);
       }

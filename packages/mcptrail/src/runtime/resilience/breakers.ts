@@ -1,12 +1,5 @@
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleWhen,
-  type CircuitBreakerPolicy,
-  type IBreaker,
-} from 'cockatiel';
+import type { CircuitBreakerPolicy, CircuitState, IBreaker } from 'cockatiel';
+import { cockatiel } from './cockatiel.js';
 import { UpstreamUnavailableError } from './errors.js';
 import { isBreakerFailure } from './failures.js';
 
@@ -31,12 +24,12 @@ export interface CircuitBreakersOptions {
   onStateChange?: (change: BreakerStateChange) => void;
 }
 
-const STATE_NAMES: Record<CircuitState, BreakerState> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half_open',
-  [CircuitState.Isolated]: 'isolated',
-};
+let stateNames: Record<CircuitState, BreakerState> | undefined;
+function stateName(state: CircuitState): BreakerState {
+  const { CircuitState: S } = cockatiel();
+  stateNames ??= { [S.Closed]: 'closed', [S.Open]: 'open', [S.HalfOpen]: 'half_open', [S.Isolated]: 'isolated' } as Record<CircuitState, BreakerState>;
+  return stateNames[state];
+}
 
 /**
  * One breaker per tenant × upstream, so one tenant's broken integration
@@ -58,7 +51,7 @@ export class CircuitBreakers {
     try {
       return await breaker.execute(fn);
     } catch (err) {
-      if (err instanceof BrokenCircuitError) {
+      if (err instanceof cockatiel().BrokenCircuitError) {
         throw new UpstreamUnavailableError(upstream, tenantId, Math.max(1, Math.ceil(this.halfOpenAfterMs / 1000)));
       }
       throw err;
@@ -67,7 +60,7 @@ export class CircuitBreakers {
 
   state(tenantId: string, upstream: string): BreakerState {
     const b = this.breakers.get(keyOf(tenantId, upstream));
-    return b ? STATE_NAMES[b.state] : 'closed';
+    return b ? stateName(b.state) : 'closed';
   }
 
   get size(): number {
@@ -83,12 +76,13 @@ export class CircuitBreakers {
       this.breakers.set(key, b);
       return b;
     }
+    const { circuitBreaker, handleWhen, ConsecutiveBreaker } = cockatiel();
     b = circuitBreaker(handleWhen(isBreakerFailure), {
       halfOpenAfter: this.halfOpenAfterMs,
       breaker: this.options.breaker?.() ?? new ConsecutiveBreaker(this.options.threshold ?? 5),
     });
     const onChange = this.options.onStateChange;
-    if (onChange) b.onStateChange((s) => onChange({ tenantId, upstream, state: STATE_NAMES[s] }));
+    if (onChange) b.onStateChange((s) => onChange({ tenantId, upstream, state: stateName(s) }));
     this.breakers.set(key, b);
     if (this.breakers.size > this.maxKeys) this.breakers.delete(this.breakers.keys().next().value!);
     return b;

@@ -1,4 +1,5 @@
-import { DelegateBackoff, ExponentialBackoff, fullJitterGenerator, handleWhen, retry, type IBackoff } from 'cockatiel';
+import type { ExponentialBackoff, IBackoff } from 'cockatiel';
+import { cockatiel } from './cockatiel.js';
 import type { RetrySafety } from './classify.js';
 import { failureOf, isRetryableFailure } from './failures.js';
 
@@ -46,6 +47,7 @@ export class RetryPolicy {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.reserveMs = options.reserveMs ?? 250;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+    const { ExponentialBackoff, fullJitterGenerator } = cockatiel();
     this.jitter = new ExponentialBackoff({
       generator: fullJitterGenerator,
       initialDelay: options.baseDelayMs ?? 200,
@@ -77,6 +79,7 @@ export class RetryPolicy {
       return true;
     };
 
+    const { retry, handleWhen, DelegateBackoff } = cockatiel();
     const policy = retry(handleWhen(shouldRetry), {
       maxAttempts: this.maxAttempts - 1,
       backoff: new DelegateBackoff(() => nextDelayMs),
