@@ -12,10 +12,14 @@ const PREDICATES = {
   tool: 'tool = {tool:String}',
   tenant: 'tenant_id = {tenant:String}',
   agent: 'agent_id = {agent:String}',
+  client: 'client_name = {client:String}',
   outcome: 'outcome = {outcome:String}',
 } as const satisfies Partial<Record<keyof CallFilter, string>>;
 
-/** Newest first. */
+/** The logical call a record belongs to (records written before migration 7 are their own). */
+export const LOGICAL_CALL_SQL = "if(logical_call_id = '', toString(call_id), logical_call_id)";
+
+/** Newest first; one row per logical call (its latest round) unless `rounds: 'all'`. */
 export async function listCalls(store: Store, filter: CallFilter = {}): Promise<CallRecord[]> {
   const limit = filter.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new RangeError(`limit must be an integer from 1 to ${MAX_LIMIT}`);
@@ -27,8 +31,9 @@ export async function listCalls(store: Store, filter: CallFilter = {}): Promise<
     where.push(PREDICATES[key]);
     params[key] = value;
   }
+  const fold = filter.rounds === 'all' ? '' : ` LIMIT 1 BY ${LOGICAL_CALL_SQL}`;
   return store.query<CallRecord>(
-    `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ORDER BY ts DESC LIMIT {limit:UInt32}`,
+    `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ORDER BY ts DESC${fold} LIMIT {limit:UInt32}`,
     params,
   );
 }

@@ -93,6 +93,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ...(supportsTextIndexes(await engineVersion(store)) ? OTEL_TRACES_TEXT_INDEXES : []),
     ],
   },
+  {
+    version: 7,
+    name: 'tool_calls: protocol_version, client_name/version, mcp_method, record_kind, task_id, logical_call_id, round, input summaries (MCP 2026-07-28)',
+    statements: addToolCallsColumns(7),
+  },
 ];
 
 /** `SELECT version()` of the engine behind the store (the embedded one or a server). */

@@ -32,6 +32,7 @@ import type { RateLimits } from '../runtime/index.js';
 import { checkRequestCalls } from './edge-checks.js';
 import { createEdgeAdmission, type EdgeGuardOptions } from './edge-guard.js';
 import { refusalRecorder, singleId, toolName, toolsCalls } from './edge-refusals.js';
+import { declaredClients, HOST_FACTS_KEY, type HostFacts } from './host-facts.js';
 import { instrument, type McpServerLike } from './instrument.js';
 import { createInstrumentation, type InstrumentOptions, type Instrumentation } from './instrumentation.js';
 import { sdkLineOf, toolRegistry } from './sdk-internals.js';
@@ -87,7 +88,7 @@ type AuthInfo = {
   clientId: string;
   scopes: string[];
   expiresAt?: number;
-  extra: { principal: Principal };
+  extra: { principal: Principal; [HOST_FACTS_KEY]: HostFacts };
 };
 
 type NodeTransport = {
@@ -155,6 +156,8 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
 
   // No policies and no edge budgets: nothing to check, and no promise to await per request.
   const edgeChecks = Boolean(policies.tools || policies.defaults || opts.edgeLimits);
+  // What each principal's client declared in its last legacy initialize (a stateless legacy tools/call carries nothing).
+  const clients = declaredClients();
 
   app.post(path, { bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024, onRequest: edge.admit, onError: edge.countUnread }, async (req, reply) => {
     const admission = edge.admissionOf(req);
@@ -165,12 +168,16 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
       const { refusal } = refused;
       return reply.code(refusal.status).headers(refusal.headers).send({ jsonrpc: '2.0', error: refusal.error, id: singleId(req.body) });
     }
+    clients.remember(principal, req.body);
     const authInfo: AuthInfo = {
       token: bearerToken(req.headers.authorization),
       clientId: principal.agentId,
       scopes: principal.scopes,
       expiresAt: principal.expiresAt,
-      extra: { principal },
+      extra: {
+        principal,
+        [HOST_FACTS_KEY]: { clientAddress: req.ip, clientPort: req.socket.remotePort, httpVersion: req.raw.httpVersion, client: clients.lookup(principal) },
+      },
     };
     return v2Handler ? serveV2(req, reply, authInfo) : serveV1(req, reply, authInfo);
   });
@@ -234,7 +241,7 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
   function rejectUnauthenticated(req: FastifyRequest, reply: FastifyReply, err: AuthError) {
     // One record for the request, however many calls it carried.
     const calls = toolsCalls(req.body);
-    if (calls.length > 0) recordRefusal(req.headers, calls, calls[0]!, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
+    if (calls.length > 0) recordRefusal(req.headers, calls, calls[0]!, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '', rpcCode: -32001 });
     return reply
       .code(401)
       .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: metadataUrlOf(req) }))
@@ -246,7 +253,7 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
     const calls = toolsCalls(req.body);
     if (calls.length === 0) return undefined;
     const refused = await checkRequestCalls(calls, toolName, principal, instr.policyOf, opts.edgeLimits, metadataUrlOf(req));
-    if (refused) recordRefusal(req.headers, calls, refused.message, refused.refusal, principal);
+    if (refused) recordRefusal(req.headers, calls, refused.message, { ...refused.refusal, rpcCode: refused.refusal.error.code }, principal, clients.lookup(principal));
     return refused;
   }
 

@@ -15,7 +15,7 @@ import { ORIGINAL_HANDLER, isWrapped, wrapToolHandler, type PipelineDeps } from 
 import { identityResolver } from './identity.js';
 import { instrumentationOf, type InstrumentOptions, type Instrumentation } from './instrumentation.js';
 import { guardToolsCall } from './sdk-rejections.js';
-import { clientName, toolRegistry, type RegisteredToolLike } from './sdk-internals.js';
+import { clientName, declaredCapabilities, declaredClient, toolRegistry, type RegisteredToolLike } from './sdk-internals.js';
 
 export type { InstrumentOptions, Instrumentation } from './instrumentation.js';
 
@@ -63,6 +63,9 @@ export function instrument<S extends McpServerLike>(server: S, options?: Instrum
     logger: instr.logger(server),
     identify: identityResolver(opts, () => clientName(server)),
     metrics: instr.metrics,
+    declaredClient: () => declaredClient(server),
+    declaredCapabilities: () => declaredCapabilities(server),
+    rounds: instr.rounds,
   };
   const wrap = (name: string, handler: unknown): unknown =>
     typeof handler === 'function' ? wrapToolHandler(name, handler as Fn, instr.policyOf(name), deps) : handler; // task handlers ({ createTask, ... }) are left alone for now
@@ -97,6 +100,7 @@ export function instrument<S extends McpServerLike>(server: S, options?: Instrum
     tracer: deps.tracer,
     policyOf: (name) => instr.policyOf(name),
     identify: deps.identify,
+    declaredClient: deps.declaredClient,
     metrics: deps.metrics,
     logger: deps.logger,
   });

@@ -10,7 +10,7 @@
  * never read: it can quote argument values.
  */
 import { randomUUID } from 'node:crypto';
-import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { newCallContext } from './call-context.js';
 import { errorFields, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
@@ -19,11 +19,11 @@ import { countAuditFailure, type ServerMetrics } from './metrics.js';
 import { HANDLER_RAN, isWrapped, requestKey } from './pipeline.js';
 import type { ToolPolicy } from './policy.js';
 import { buildRecord } from './record-builder.js';
-import { readRequestInfo } from './request-info.js';
+import { readRequestInfo, type DeclaredClient } from './request-info.js';
 import { isErrorResult } from './safe-result.js';
 import { recordedToolName } from './sanitize.js';
 import { requestHandlers, type RequestHandler } from './sdk-internals.js';
-import { startCallSpan } from './tool-span.js';
+import { CALLER_FAULT_CODES, failRpc, startCallSpan } from './tool-span.js';
 
 export interface GuardDeps {
   service: string;
@@ -31,6 +31,8 @@ export interface GuardDeps {
   tracer: Tracer;
   policyOf(tool: string): ToolPolicy;
   identify?: Identify;
+  /** What the client declared in `initialize`, when this server saw it. */
+  declaredClient?: () => DeclaredClient | undefined;
   metrics?: ServerMetrics;
   logger?: Logger;
 }
@@ -45,9 +47,6 @@ const TOOLS_CALL = 'tools/call';
 const GUARD = Symbol.for('mcptrail.toolsCallGuard');
 const INVALID_PARAMS = -32602;
 const INTERNAL_ERROR = -32603;
-
-/** JSON-RPC codes that are the caller's fault on the server side (semconv MCP, genai PR #404). */
-const CALLER_FAULT_CODES = new Set([-32700, -32600, -32601, -32602, -32002]);
 
 const CODE_CLASSES: Record<number, string> = {
   [-32700]: 'ParseError',
@@ -147,14 +146,12 @@ function recordRejection(
     const policy: ToolPolicy = entry ? deps.policyOf(sentName) : {};
     // A name nobody registered is caller text: recorded as `unknown`, its hash on the span.
     const { tool, nameSha256 } = recordedToolName(sentName, known);
-    const info = readRequestInfo(extra, deps.identify);
+    const info = readRequestInfo(extra, deps.identify, deps.declaredClient);
     const principal = info.principal;
     const callId = randomUUID();
     const { span } = startCallSpan(deps.tracer, tool, info, callId, nameSha256);
-    span.setAttribute('error.type', codeText);
-    span.setAttribute('rpc.response.status_code', codeText);
     // -32602 and the other caller faults are not server errors: the status stays unset.
-    if (!callerFault) span.setStatus({ code: SpanStatusCode.ERROR, message: codeText });
+    failRpc(span, code);
     span.end();
     const ctx = newCallContext({
       principal,
@@ -183,6 +180,10 @@ function recordRejection(
         rateLimitBudget: '',
         idempotencyKey: '',
         idempotentReplay: false,
+        protocolVersion: info.protocolVersion,
+        clientName: info.clientName,
+        clientVersion: info.clientVersion,
+        mcpMethod: info.method,
       }),
     );
   } catch (err) {
