@@ -65,6 +65,8 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
     refusal: RefusalFacts,
     principal?: Principal,
     declared?: RefusalClient,
+    /** For a request refused before its body was read: the method its `Mcp-Method` header named, and 0 known calls. */
+    unread?: { mcpMethod: string },
   ) {
     const sentName = toolName(refused);
     const { tool, nameSha256 } = recordedToolName(sentName, sentName !== '' && deps.isRegistered(sentName));
@@ -129,7 +131,8 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
         argsSummary: '{}',
         idempotencyKey: '',
         idempotentReplay: false,
-        callsInRequest: calls.length,
+        callsInRequest: unread ? 0 : calls.length,
+        mcpMethod: unread?.mcpMethod,
         protocolVersion,
         clientName: client?.name,
         clientVersion: client?.version,

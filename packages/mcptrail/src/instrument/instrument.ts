@@ -15,6 +15,7 @@ import { ORIGINAL_HANDLER, isWrapped, wrapToolHandler, type PipelineDeps } from 
 import { identityResolver } from './identity.js';
 import { instrumentationOf, type InstrumentOptions, type Instrumentation } from './instrumentation.js';
 import { guardToolsCall } from './sdk-rejections.js';
+import { filterToolsList } from './tool-list.js';
 import { clientName, declaredCapabilities, declaredClient, toolRegistry, type RegisteredToolLike } from './sdk-internals.js';
 
 export type { InstrumentOptions, Instrumentation } from './instrumentation.js';
@@ -104,6 +105,9 @@ export function instrument<S extends McpServerLike>(server: S, options?: Instrum
     metrics: deps.metrics,
     logger: deps.logger,
   });
+
+  // Each caller lists only the tools its scopes allow (tool-list.ts).
+  filterToolsList(server, { policyOf: (name) => instr.policyOf(name), identify: deps.identify });
 
   instrumented.set(server, instr);
   return server;
