@@ -65,8 +65,8 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
     refusal: RefusalFacts,
     principal?: Principal,
     declared?: RefusalClient,
-    /** For a request refused before its body was read: the method its `Mcp-Method` header named, and 0 known calls. */
-    unread?: { mcpMethod: string },
+    /** For a request refused from its headers (body unread): the method its `Mcp-Method` header named, and the calls it announced. */
+    unread?: { mcpMethod: string; callsInRequest: number },
   ) {
     const sentName = toolName(refused);
     const { tool, nameSha256 } = recordedToolName(sentName, sentName !== '' && deps.isRegistered(sentName));
@@ -131,7 +131,7 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
         argsSummary: '{}',
         idempotencyKey: '',
         idempotentReplay: false,
-        callsInRequest: unread ? 0 : calls.length,
+        callsInRequest: unread ? unread.callsInRequest : calls.length,
         mcpMethod: unread?.mcpMethod,
         protocolVersion,
         clientName: client?.name,

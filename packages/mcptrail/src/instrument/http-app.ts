@@ -302,7 +302,9 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
     const name = req.headers['mcp-name'];
     const method = req.headers['mcp-method'];
     const announced = { method: 'tools/call' as const, params: { name: typeof name === 'string' ? name : '' } };
-    recordRefusal(req.headers, [announced], announced, refusal, principal, clients.lookup(principal), { mcpMethod: typeof method === 'string' ? method.slice(0, 64) : '' });
+    const mcpMethod = typeof method === 'string' ? method.slice(0, 64) : '';
+    // A 2026-07-28 request carries one message: a tools/call it announced is one call; anything else, none known.
+    recordRefusal(req.headers, [announced], announced, refusal, principal, clients.lookup(principal), { mcpMethod, callsInRequest: mcpMethod === 'tools/call' ? 1 : 0 });
   }
 
   const recordRefusal = refusalRecorder({
