@@ -25,12 +25,14 @@ export interface CallScope {
   setTaskId(taskId: string): void;
 }
 
-const scopes = new WeakMap<CallContext, CallScope>();
+// A symbol-keyed property of the call's context rather than a WeakMap entry: set for every call, it is
+// cheaper (no ephemeron per call for the collector to trace), and `{ ...ctx }` copies carry it along.
+const SCOPE = Symbol('mcptrail.callScope');
 
 export function setCallScope(ctx: CallContext, scope: CallScope): void {
-  scopes.set(ctx, scope);
+  (ctx as CallContext & { [SCOPE]?: CallScope })[SCOPE] = scope;
 }
 
 export function callScopeOf(ctx: CallContext | undefined): CallScope | undefined {
-  return ctx ? scopes.get(ctx) : undefined;
+  return (ctx as (CallContext & { [SCOPE]?: CallScope }) | undefined)?.[SCOPE];
 }

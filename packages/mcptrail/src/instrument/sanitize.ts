@@ -43,9 +43,20 @@ const CLIENT_TEXT = /^[\p{L}\p{N} ._+~:@()\/-]+$/u;
  */
 export function recordedClientText(value: string, max: number): string {
   if (value === '') return '';
-  const clipped = value.slice(0, max);
-  return CLIENT_TEXT.test(clipped) && !looksLikeSecret(clipped) ? clipped : hashedId(value);
+  // A server sees a handful of client names and versions: each is checked once, not per record.
+  const key = max === 128 ? value : `${max}\0${value}`;
+  let recorded = clientTexts.get(key);
+  if (recorded === undefined) {
+    const clipped = value.slice(0, max);
+    recorded = CLIENT_TEXT.test(clipped) && !looksLikeSecret(clipped) ? clipped : hashedId(value);
+    if (clientTexts.size >= MAX_CLIENT_TEXTS) clientTexts.clear();
+    clientTexts.set(key, recorded);
+  }
+  return recorded;
 }
+
+const MAX_CLIENT_TEXTS = 1_000;
+const clientTexts = new Map<string, string>();
 
 /** The name a record and span carry for a tool: registered names as is, any other as `unknown` (and its hash). */
 export function recordedToolName(name: string, registered: boolean): { tool: string; nameSha256?: string } {

@@ -22,7 +22,8 @@ import { buildRecord } from './record-builder.js';
 import { readRequestInfo, type DeclaredClient } from './request-info.js';
 import { isErrorResult } from './safe-result.js';
 import { recordedToolName } from './sanitize.js';
-import { requestHandlers, type RequestHandler } from './sdk-internals.js';
+import type { HandlerWrapper } from './handler-hooks.js';
+import type { RequestHandler } from './sdk-internals.js';
 import { CALLER_FAULT_CODES, failRpc, startCallSpan } from './tool-span.js';
 
 export interface GuardDeps {
@@ -44,7 +45,6 @@ interface ToolEntry {
 }
 
 const TOOLS_CALL = 'tools/call';
-const GUARD = Symbol.for('mcptrail.toolsCallGuard');
 const INVALID_PARAMS = -32602;
 const INTERNAL_ERROR = -32603;
 
@@ -57,27 +57,9 @@ const CODE_CLASSES: Record<number, string> = {
   [-32002]: 'ResourceNotFound',
 };
 
-/**
- * Wraps the server's tools/call request handler, now and on every later
- * (re)installation. A no-op when the protocol object does not look like
- * either SDK's (the per-tool wrappers still record normal calls).
- */
-export function guardToolsCall(server: unknown, registry: Record<string, unknown>, deps: GuardDeps): void {
-  const found = requestHandlers(server);
-  if (!found) return;
-  const { protocol, handlers } = found;
-
-  const ensure = () => {
-    const current = handlers.get(TOOLS_CALL);
-    if (typeof current === 'function' && !(GUARD in current)) handlers.set(TOOLS_CALL, guard(current, registry, deps));
-  };
-  ensure();
-  const setRequestHandler = protocol.setRequestHandler;
-  protocol.setRequestHandler = function (this: unknown, ...args: unknown[]) {
-    const out = setRequestHandler.apply(this, args);
-    ensure();
-    return out;
-  };
+/** The wrapper of the server's tools/call request handler (installed by handler-hooks.ts). */
+export function toolsCallGuard(registry: Record<string, unknown>, deps: GuardDeps): HandlerWrapper {
+  return { method: TOOLS_CALL, wrap: (inner) => guard(inner, registry, deps) };
 }
 
 function guard(inner: RequestHandler, registry: Record<string, unknown>, deps: GuardDeps): RequestHandler {
@@ -102,7 +84,6 @@ function guard(inner: RequestHandler, registry: Record<string, unknown>, deps: G
       return result;
     }, failed);
   };
-  Object.defineProperty(guarded, GUARD, { value: true });
   return guarded;
 }
 

@@ -7,19 +7,19 @@
  * caller's token is marked `cacheScope: "private"` (the client must not
  * share it across authorization contexts).
  *
- * The SDK installs its own `tools/list` handler; it is wrapped the way the
- * tools/call guard wraps tools/call (sdk-internals.ts), now and whenever the
- * SDK installs it again. `visibleTools` is the one rule, so another filter
+ * The SDK installs its own `tools/list` handler; handler-hooks.ts wraps it
+ * (as it wraps tools/call for the rejection guard), now and whenever the SDK
+ * installs it again. `visibleTools` is the one rule, so another filter
  * (an intent, say) composes with it in one place.
  */
 import { missingScope, type Principal } from '../auth/index.js';
 import type { Identify } from './identity.js';
 import type { ToolPolicy } from './policy.js';
+import type { HandlerWrapper } from './handler-hooks.js';
 import { readRequestInfo } from './request-info.js';
-import { requestHandlers, type RequestHandler } from './sdk-internals.js';
+import type { RequestHandler } from './sdk-internals.js';
 
 const TOOLS_LIST = 'tools/list';
-const FILTERED = Symbol.for('mcptrail.toolsListFilter');
 
 export interface ToolListDeps {
   policyOf(tool: string): ToolPolicy;
@@ -36,26 +36,13 @@ export function visibleTools<T extends ListedTool>(tools: readonly T[], principa
   return tools.filter((t) => typeof t.name !== 'string' || !missingScope(policyOf(t.name).scope, principal.scopes));
 }
 
-/** Wraps the server's tools/list handler, now and on every later (re)installation. A no-op when the SDK keeps handlers elsewhere. */
-export function filterToolsList(server: unknown, deps: ToolListDeps): void {
-  const found = requestHandlers(server);
-  if (!found) return;
-  const { protocol, handlers } = found;
-  const ensure = () => {
-    const current = handlers.get(TOOLS_LIST);
-    if (typeof current === 'function' && !(FILTERED in current)) handlers.set(TOOLS_LIST, filtered(current, deps));
-  };
-  ensure();
-  const setRequestHandler = protocol.setRequestHandler;
-  protocol.setRequestHandler = function (this: unknown, ...args: unknown[]) {
-    const out = setRequestHandler.apply(this, args);
-    ensure();
-    return out;
-  };
+/** The wrapper of the server's tools/list handler (installed by handler-hooks.ts). */
+export function toolsListFilter(deps: ToolListDeps): HandlerWrapper {
+  return { method: TOOLS_LIST, wrap: (inner) => filtered(inner, deps) };
 }
 
 function filtered(inner: RequestHandler, deps: ToolListDeps): RequestHandler {
-  const handler = (request: unknown, extra: unknown): Promise<unknown> =>
+  return (request: unknown, extra: unknown): Promise<unknown> =>
     Promise.resolve(inner(request, extra)).then((result) => {
       const list = result as { tools?: unknown } | null;
       if (!list || !Array.isArray(list.tools)) return result;
@@ -64,6 +51,4 @@ function filtered(inner: RequestHandler, deps: ToolListDeps): RequestHandler {
       // 2026-07-28 results carry a cache scope; legacy results have no such field.
       return info.era === 'modern' ? { ...list, tools, cacheScope: 'private' } : { ...list, tools };
     });
-  Object.defineProperty(handler, FILTERED, { value: true });
-  return handler;
 }
