@@ -6,7 +6,12 @@
  * instrument(), a tracer provider (BatchSpanProcessor, discarding exporter)
  * and a RecordSink (pino to a discarding stream + shipper to a local sink).
  * Each server is its own process; this process is the load generator.
- * Variants alternate in short windows, after a warm-up.
+ * Variants alternate in short windows, after a warm-up. The `…+2026`
+ * variants are the MCP 2026-07-28 era: the same server on the v2 SDK's
+ * `createMcpHandler` (bare: fastify handing it the parsed body, as
+ * createMcpHttpApp does; mcptrail: createMcpHttpApp with a v2 factory), and
+ * requests with the per-request `_meta` envelope and the
+ * MCP-Protocol-Version / Mcp-Method / Mcp-Name headers.
  *
  *   node bench/http.js                 orchestrator + load generator
  *   node bench/http.js server VARIANT  one server
@@ -16,8 +21,23 @@ import { pathToFileURL } from 'node:url';
 import { BASELINES, mcptrailFor, QUICK, fmt, spawnWorker, serveWorker, startDiscardServer, summarize, sleep } from './lib.js';
 
 const API_KEY = 'bench-key-0123456789';
-const BODY = (id) =>
-  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello world', customer_id: 'C-000123' } } });
+const MODERN = '+2026';
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench-agent', version: '1.0.0' },
+};
+const BODY = (id, modern) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'echo', arguments: { text: 'hello world', customer_id: 'C-000123' }, ...(modern ? { _meta: ENVELOPE } : {}) },
+  });
+const ERA_HEADERS = {
+  legacy: { 'mcp-protocol-version': '2025-06-18' },
+  modern: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+};
 
 if (process.argv[2] === 'server') await server(process.argv[3]);
 else if (import.meta.url === `file://${process.argv[1]}`) {
@@ -28,7 +48,9 @@ else if (import.meta.url === `file://${process.argv[1]}`) {
 
 export async function orchestrate({ concurrency = 16, windowMs = QUICK ? 2000 : 8000, rounds = QUICK ? 1 : 3, warmupMs = QUICK ? 1000 : 4000 } = {}) {
   const sink = await startDiscardServer();
-  const variants = ['bare', 'mcptrail', ...BASELINES.slice(0, 1).map((b) => b.variant)];
+  const legacy = ['bare', 'mcptrail', ...BASELINES.slice(0, 1).map((b) => b.variant)];
+  const only = process.env.BENCH_ERAS?.split(',') ?? ['legacy', 'modern'];
+  const variants = [...(only.includes('legacy') ? legacy : []), ...(only.includes('modern') ? legacy.map((v) => `${v}${MODERN}`) : [])];
   // BENCH_PROF_DIR=dir: each server writes a V8 CPU profile there on exit (for `node bench/prof-top.js`).
   const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}/http-${Date.now()}`] : [];
   const servers = Object.fromEntries(variants.map((v) => [v, spawnWorker('http.js', ['server', v], { execArgv: prof, env: { ...process.env, SINK_URL: sink.url } })]));
@@ -59,27 +81,46 @@ export async function orchestrate({ concurrency = 16, windowMs = QUICK ? 2000 : 
     const s = summarize(a.lat);
     rows[v] = { callsPerSec: (a.calls / a.ms) * 1000, p50Ms: s.p50 / 1000, p99Ms: s.p99 / 1000, errors: a.errors, calls: a.calls, serverCpuUsPerCall: a.cpuUs / a.calls, ...checks[v] };
   }
+  const ratios = {};
+  for (const v of variants) {
+    const bare = v.endsWith(MODERN) ? `bare${MODERN}` : 'bare';
+    if (v !== bare && rows[bare]) ratios[v] = rows[v].callsPerSec / rows[bare].callsPerSec;
+  }
   const before = BASELINES[0] && rows[BASELINES[0].variant];
-  return { concurrency, windowMs, rounds, rows, ratio: rows.mcptrail.callsPerSec / rows.bare.callsPerSec, ...(before && { ratioBefore: before.callsPerSec / rows.bare.callsPerSec }) };
+  return {
+    concurrency,
+    windowMs,
+    rounds,
+    rows,
+    ratios,
+    ratio: rows.mcptrail && rows.bare ? rows.mcptrail.callsPerSec / rows.bare.callsPerSec : undefined,
+    ...(before && { ratioBefore: before.callsPerSec / rows.bare.callsPerSec }),
+  };
 }
 
 export function table(result) {
   const { rows } = result;
   const line = (name, r) => `| ${name} | ${fmt(r.callsPerSec, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.serverCpuUsPerCall, 0)} | ${r.errors} | ${fmt(r.recordsPerCall, 2)} | ${fmt(r.spansPerCall, 2)} |`;
-  return [
+  const name = (v) => {
+    const era = v.endsWith(MODERN) ? 'MCP 2026-07-28, SDK v2' : 'legacy, SDK v1';
+    const base = v.replace(MODERN, '');
+    if (base === 'bare') return `bare fastify + ${v.endsWith(MODERN) ? '`createMcpHandler`' : 'SDK transport'} (stateless; ${era})`;
+    if (base === 'mcptrail') return `mcptrail \`createMcpHttpApp\` + auth + \`instrument()\` (${era})`;
+    return `mcptrail, build \`${base.slice(9)}\` (BENCH_BASELINE; ${era})`;
+  };
+  const out = [
     `| server (${result.concurrency} concurrent clients, ${result.rounds}×${result.windowMs / 1000} s per variant) | calls/s | p50 ms | p99 ms | server CPU µs/call | errors | records/call | spans/call |`,
     '|---|---|---|---|---|---|---|---|',
-    line('bare fastify + SDK v1 (stateless)', rows.bare),
-    line('mcptrail `createMcpHttpApp` + auth + `instrument()`', rows.mcptrail),
-    `| **instrumented ÷ bare** | **${fmt(result.ratio * 100, 1)} %** | | | | | | |`,
-    ...Object.keys(rows)
-      .filter((v) => v.startsWith('mcptrail@'))
-      .flatMap((v) => [line(`mcptrail, build \`${v.slice(9)}\` (BENCH_BASELINE)`, rows[v]), `| ${v.slice(9)} ÷ bare | ${fmt(result.ratioBefore * 100, 1)} % | | | | | | |`]),
-  ].join('\n');
+  ];
+  for (const v of Object.keys(rows)) {
+    out.push(line(name(v), rows[v]));
+    if (result.ratios?.[v] !== undefined) out.push(`| ${v.replace(MODERN, '')} ÷ bare (${v.endsWith(MODERN) ? '2026-07-28' : 'legacy'}) | **${fmt(result.ratios[v] * 100, 1)} %** | | | | | | |`);
+  }
+  return out.join('\n');
 }
 
 /** `concurrency` loops posting tools/call back to back for `ms`. */
-async function load(url, concurrency, ms) {
+async function load(url, concurrency, ms, modern = url.includes('era=2026')) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const u = new URL(url);
   const lat = [];
@@ -90,7 +131,7 @@ async function load(url, concurrency, ms) {
   const end = start + ms;
   const one = () =>
     new Promise((resolve) => {
-      const body = BODY(++id);
+      const body = BODY(++id, modern);
       const t0 = performance.now();
       const req = request(
         {
@@ -102,7 +143,7 @@ async function load(url, concurrency, ms) {
           headers: {
             'content-type': 'application/json',
             accept: 'application/json, text/event-stream',
-            'mcp-protocol-version': '2025-06-18',
+            ...(modern ? ERA_HEADERS.modern : ERA_HEADERS.legacy),
             authorization: `Bearer ${API_KEY}`,
             'content-length': Buffer.byteLength(body),
           },
@@ -137,7 +178,9 @@ async function load(url, concurrency, ms) {
 
 // ---------------------------------------------------------------- server
 
-async function server(variant) {
+async function server(fullVariant) {
+  const modern = fullVariant.endsWith(MODERN);
+  const variant = modern ? fullVariant.slice(0, -MODERN.length) : fullVariant;
   const exporter = (await import('./lib.js')).discardingExporter();
   let records = 0;
   let closeAll = async () => {};
@@ -148,12 +191,26 @@ async function server(variant) {
     provider.register();
   }
   const { z } = await import('zod');
-  const { McpServer } = await import('@modelcontextprotocol/sdk/server/mcp.js');
+  const { McpServer } = modern ? await import('@modelcontextprotocol/server') : await import('@modelcontextprotocol/sdk/server/mcp.js');
   const echo = async ({ text }) => ({ content: [{ type: 'text', text }] });
-  const inputSchema = { text: z.string(), customer_id: z.string() };
+  const inputSchema = modern ? z.object({ text: z.string(), customer_id: z.string() }) : { text: z.string(), customer_id: z.string() };
   let app;
 
-  if (variant === 'bare') {
+  if (variant === 'bare' && modern) {
+    const Fastify = (await import('fastify')).default;
+    const { createMcpHandler } = await import('@modelcontextprotocol/server');
+    const mcp = createMcpHandler(() => {
+      const s = new McpServer({ name: 'bench', version: '1.0.0' });
+      s.registerTool('echo', { inputSchema }, echo);
+      return s;
+    });
+    app = Fastify({ bodyLimit: 4 * 1024 * 1024 });
+    app.post('/mcp', async (req, reply) => {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'content-length' && k !== 'connection') headers.set(k, v);
+      return reply.send(await mcp.fetch(new Request(`http://${req.host}${req.url}`, { method: 'POST', headers }), { parsedBody: req.body }));
+    });
+  } else if (variant === 'bare') {
     const Fastify = (await import('fastify')).default;
     const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
     app = Fastify({ bodyLimit: 4 * 1024 * 1024 });
@@ -181,7 +238,7 @@ async function server(variant) {
     const sink = { emit: (r) => { records++; inner.emit(r); }, flush: () => inner.flush(), close: () => inner.close() };
     const authenticator = createAuthenticator({ apiKeys: { [API_KEY]: { agentId: 'agent-001', tenantId: 'tenant-01', scopes: ['bench:read'] } } });
     app = await createMcpHttpApp({
-      sdk: 'v1',
+      sdk: modern ? 'v2' : 'v1',
       authenticator,
       sink,
       service: 'bench',
@@ -197,7 +254,8 @@ async function server(variant) {
   let served = 0;
   app.server.on('request', () => served++);
   serveWorker({
-    start: async () => ({ url: `http://127.0.0.1:${app.server.address().port}/mcp` }),
+    // The era rides in the URL's query so the load generator knows which requests to send.
+    start: async () => ({ url: `http://127.0.0.1:${app.server.address().port}/mcp${modern ? '?era=2026' : ''}` }),
     cpu: async () => {
       const u = process.cpuUsage();
       return { cpuUs: u.user + u.system };

@@ -25,6 +25,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { AlertEvaluator } from '../packages/collector/src/alerts/index.js';
 import { startDemo, type Demo } from '../packages/collector/src/demo/index.js';
 import { startTestCollector, type TestCollector } from './support/reliability-collector.js';
+import { jsonRpcBody } from './support/jsonrpc-response.js';
 
 const TAG = randomBytes(6).toString('hex');
 const SECRET = (n: number) => `sk_live_${TAG}${n}abcdefgh`;
@@ -49,7 +50,7 @@ async function raw(body: unknown, headers: Record<string, string>): Promise<{ st
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18', ...headers },
     body: JSON.stringify(body),
   });
-  return { status: res.status, json: await res.json() };
+  return { status: res.status, json: await jsonRpcBody(res) };
 }
 
 function withoutIds(answer: unknown): unknown {

@@ -267,3 +267,25 @@ test('listCalls pages newest first by keyset, with no call skipped or repeated, 
   assert.deepEqual(new Set(seen), new Set([...tied, ...older].map((r) => r.call_id)));
   assert.equal((await get('/api/calls?before=yesterday')).status, 400);
 });
+
+test('listCalls pages logical calls: an earlier round of a call shown on a newer page does not come back on an older one', async () => {
+  const base = NOW - 7 * MINUTE;
+  const logical = [1, 2, 3].map((k) => {
+    const first = callRecord(base + k * 10 - 1, { tenant: 'roundcorp', tool: 'crm.issue_refund', outcome: 'input_required' as never });
+    const second = { ...callRecord(base + k * 10, { tenant: 'roundcorp', tool: 'crm.issue_refund' }), logical_call_id: first.call_id, round: 2 };
+    return { first: { ...first, logical_call_id: first.call_id, round: 1 }, second };
+  });
+  await insertCalls(c.store, logical.flatMap((l) => [l.first, l.second]));
+  const seen: string[] = [];
+  let before: string | undefined;
+  for (let page = 0; page < 10; page++) {
+    const { status, body } = await get(`/api/calls?tenant=roundcorp&limit=1${before ? `&before=${before}` : ''}`);
+    assert.equal(status, 200);
+    if (body.calls.length === 0) break;
+    seen.push(...body.calls.map((r: { call_id: string }) => r.call_id));
+    const last = body.calls[body.calls.length - 1];
+    before = `${Date.parse(last.ts)}_${last.call_id}`;
+  }
+  // One row per logical call, its last round, newest first; never the first round of one already shown.
+  assert.deepEqual(seen, [3, 2, 1].map((k) => logical[k - 1]!.second.call_id));
+});

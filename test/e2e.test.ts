@@ -186,7 +186,7 @@ test('the synthetic agents fill the trail for several tenants; the table is read
   });
   assert.ok(tenants.has('acme') && tenants.has('globex') && tenants.has('initech'));
   const text = await cli('calls', '--tenant', 'initech', '--since', '10m');
-  assert.match(text.split('\n')[0], /TIME \(UTC\)\s+TENANT\s+AGENT\s+TOOL\s+OUTCOME/);
+  assert.match(text.split('\n')[0], /TIME \(UTC\)\s+TENANT\s+AGENT\s+CLIENT\s+MCP\s+TOOL\s+OUTCOME/);
   assert.match(text, /initech-ops-agent/);
   assert.doesNotMatch(text, /acme-support-bot/, 'the tenant filter holds');
 });

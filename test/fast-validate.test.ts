@@ -131,6 +131,24 @@ test('a record without a defaulted field (spooled by an older library) is accept
   agree({ ...callRecord(), calls_in_request: -1 }, 'calls_in_request negative');
 });
 
+test('a record spooled before migration 7 (no era, client, method, round or task fields) validates with the defaults of what it was', () => {
+  const migration7 = ['protocol_version', 'client_name', 'client_version', 'mcp_method', 'record_kind', 'task_id', 'logical_call_id', 'round', 'input_requests_summary', 'input_responses_summary'];
+  const old = Object.fromEntries(Object.entries(callRecord()).filter(([k]) => !migration7.includes(k)));
+  const line = JSON.stringify(old);
+  assert.equal(agree(JSON.parse(line), 'record without the migration 7 fields'), true);
+  const stored = JSON.parse(validateRecords(Buffer.from(line + '\n')).lines[0]!);
+  assert.deepEqual(stored, CallRecordSchema.parse(old));
+  // Every record written before the fields existed was one tools/call, of one round, not a task.
+  assert.deepEqual(
+    migration7.map((k) => stored[k]),
+    ['', '', '', 'tools/call', 'call', '', '', 1, '', ''],
+  );
+  agree({ ...callRecord(), record_kind: 'job' }, 'record_kind outside the enum');
+  agree({ ...callRecord(), round: 0 }, 'round 0 (accepted: a count)');
+  agree({ ...callRecord(), round: 1.5 }, 'round not an integer');
+  agree({ ...callRecord(), client_name: 'x'.repeat(129) }, 'client_name too long');
+});
+
 test('validateRecordsAsync (yields every 1,000 lines) matches validateRecords and names a bad line past the first slice', async () => {
   const lines = Array.from({ length: 2500 }, () => JSON.stringify(callRecord()));
   const body = Buffer.from(lines.join('\n') + '\n');

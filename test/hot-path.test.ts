@@ -55,6 +55,8 @@ function referenceRecord(ctx: CallContext, facts: RecordFacts): CallRecord {
   record.idempotency_key = facts.idempotencyKey.slice(0, 256);
   record.idempotent_replay = facts.idempotentReplay;
   record.args_summary = facts.argsSummary;
+  // Migration 7: a call of one round is its own logical call.
+  record.logical_call_id = ctx.callId;
   return record;
 }
 

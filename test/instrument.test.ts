@@ -272,7 +272,12 @@ for (const line of ['v1', 'v2'] as SdkLine[]) {
       assert.equal(r.budget_ms_total, 400);
       const clientSpan = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT)!;
       assert.equal(clientSpan.attributes['error.type'], 'UpstreamTimeoutError');
-      assert.equal(onlyServerSpan('slow_upstream').attributes['error.type'], 'UpstreamTimeoutError');
+      // The agent got an isError result: the conventions' tool_error, the internal class in mcptrail's attribute.
+      const server = onlyServerSpan('slow_upstream');
+      assert.equal(server.attributes['error.type'], 'tool_error');
+      assert.equal(server.attributes['mcptrail.error.class'], 'UpstreamTimeoutError');
+      assert.equal(server.attributes['mcptrail.outcome'], 'deadline_exceeded');
+      assert.equal(server.status.code, SpanStatusCode.ERROR);
     });
   });
 }

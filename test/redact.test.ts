@@ -183,7 +183,9 @@ describe('end to end: a canary in arguments and in a thrown error', () => {
     const spans = exporter.getFinishedSpans();
     assert.ok(spans.length >= 2);
     const leakySpan = spans.find((s) => s.name === 'tools/call leaky')!;
-    assert.equal(leakySpan.attributes['error.type'], 'Error');
+    // Answered with an isError result: the conventions' tool_error, the class in mcptrail's attribute.
+    assert.equal(leakySpan.attributes['error.type'], 'tool_error');
+    assert.equal(leakySpan.attributes['mcptrail.error.class'], 'Error');
 
     const haystacks = [
       JSON.stringify(records),

@@ -12,10 +12,14 @@ const PREDICATES = {
   tool: 'tool = {tool:String}',
   tenant: 'tenant_id = {tenant:String}',
   agent: 'agent_id = {agent:String}',
+  client: 'client_name = {client:String}',
   outcome: 'outcome = {outcome:String}',
 } as const satisfies Partial<Record<keyof CallFilter, string>>;
 
-/** Newest first. */
+/** The logical call a record belongs to (records written before migration 7 are their own). */
+export const LOGICAL_CALL_SQL = "if(logical_call_id = '', toString(call_id), logical_call_id)";
+
+/** Newest first; one row per logical call (its latest round) unless `rounds: 'all'`. */
 export async function listCalls(store: Store, filter: CallFilter = {}): Promise<CallRecord[]> {
   const limit = filter.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new RangeError(`limit must be an integer from 1 to ${MAX_LIMIT}`);
@@ -27,16 +31,25 @@ export async function listCalls(store: Store, filter: CallFilter = {}): Promise<
     where.push(PREDICATES[key]);
     params[key] = value;
   }
+  let cursor: string | undefined;
   if (filter.before !== undefined) {
-    const cursor = CURSOR_PATTERN.exec(filter.before);
-    if (!cursor) throw new RangeError('before must be a cursor <epoch ms>_<call_id>');
-    where.push("(ts, call_id) < (fromUnixTimestamp64Milli({beforeMs:Int64}, 'UTC'), toUUID({beforeId:String}))");
-    params.beforeMs = Number(cursor[1]);
-    params.beforeId = cursor[2]!;
+    const parsed = CURSOR_PATTERN.exec(filter.before);
+    if (!parsed) throw new RangeError('before must be a cursor <epoch ms>_<call_id>');
+    cursor = "(ts, call_id) < (fromUnixTimestamp64Milli({beforeMs:Int64}, 'UTC'), toUUID({beforeId:String}))";
+    params.beforeMs = Number(parsed[1]);
+    params.beforeId = parsed[2]!;
   }
   // call_id breaks ties between calls of the same millisecond, so keyset pages neither skip nor repeat.
+  const order = 'ORDER BY ts DESC, call_id DESC';
+  if (filter.rounds === 'all') {
+    if (cursor) where.push(cursor);
+    return store.query<CallRecord>(`SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ${order} LIMIT {limit:UInt32}`, params);
+  }
+  // One row per logical call (its last round). The cursor applies to those rows, after the fold: an
+  // earlier round of a call shown on a newer page must not come back as a row of its own.
+  const folded = `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ${order} LIMIT 1 BY ${LOGICAL_CALL_SQL}`;
   return store.query<CallRecord>(
-    `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ORDER BY ts DESC, call_id DESC LIMIT {limit:UInt32}`,
+    cursor ? `SELECT * FROM (${folded}) WHERE ${cursor} ${order} LIMIT {limit:UInt32}` : `${folded} LIMIT {limit:UInt32}`,
     params,
   );
 }

@@ -11,7 +11,15 @@ export interface CallFilter {
   tool?: string;
   tenant?: string;
   agent?: string;
+  /** The client's declared name (`client_name`). */
+  client?: string;
   outcome?: Outcome;
+  /**
+   * `last` (default): one row per logical call, its latest round (a
+   * multi-round-trip call's rounds fold into one; its `round` says how many
+   * ran). `all`: every round's record.
+   */
+  rounds?: 'last' | 'all';
   /** Look-back window like `15m`; default 1h. */
   since?: string;
   /** 1..1000, default 100. */
@@ -51,6 +59,8 @@ export const CallFilterSchema = z
     tool: text(128).optional(),
     tenant: text(128).optional(),
     agent: text(256).optional(),
+    client: text(128).optional(),
+    rounds: z.enum(['last', 'all'], { error: () => 'rounds must be last or all' }).optional(),
     outcome: z.enum(OUTCOMES, { error: () => `outcome must be one of ${OUTCOMES.join(', ')}` }).optional(),
     since: parsedString(parseSince, 'since must be a duration like 30s, 15m, 1h or 7d (at most 31d)').optional(),
     limit: z.coerce

@@ -13,12 +13,28 @@ export async function callsCommand(reader: AuditReader, filter: CallFilter, json
       { header: 'TIME (UTC)', value: (c) => shortTime(c.ts) },
       { header: 'TENANT', value: (c) => c.tenant_id || '-' },
       { header: 'AGENT', value: (c) => c.agent_id || '-' },
-      { header: 'TOOL', value: (c) => c.tool + (c.tool_version ? `@${c.tool_version}` : '') },
-      { header: 'OUTCOME', value: (c) => c.outcome + (c.idempotent_replay ? ' (replay)' : '') },
+      { header: 'CLIENT', value: (c) => clientOf(c), max: 32 },
+      { header: 'MCP', value: (c) => c.protocol_version || '-' },
+      { header: 'TOOL', value: (c) => c.tool + (c.tool_version ? `@${c.tool_version}` : '') + (c.record_kind === 'task' ? ' [task]' : '') },
+      { header: 'OUTCOME', value: (c) => c.outcome + notes(c) },
       { header: 'ERROR', value: (c) => [c.error_class, c.error_code].filter(Boolean).join(':') || '-', max: 32 },
       { header: 'MS', value: (c) => ms(c.duration_ms), align: 'right' },
       { header: 'UPSTREAM', value: (c) => `${c.upstream_calls}${c.upstream_retries ? `+${c.upstream_retries}r` : ''}`, align: 'right' },
       { header: 'TRACE', value: (c) => c.trace_id || '-', max: 32 },
-    ]) + `\n${calls.length} call(s); \`mcptrail trace <TRACE>\` shows what happened upstream.`
+    ]) +
+    `\n${calls.length} call(s)${filter.rounds === 'all' ? ' (every round)' : ''}; \`mcptrail trace <TRACE>\` shows what happened upstream` +
+    (filter.rounds === 'all' ? '.' : ', `--rounds` every round of multi-round-trip calls.')
   );
+}
+
+/** `name/version` as the client declared it. */
+export function clientOf(c: CallRecord): string {
+  return c.client_name ? c.client_name + (c.client_version ? `/${c.client_version}` : '') : '-';
+}
+
+function notes(c: CallRecord): string {
+  const out: string[] = [];
+  if (c.idempotent_replay) out.push('replay');
+  if (c.round > 1) out.push(`round ${c.round}`);
+  return out.length ? ` (${out.join(', ')})` : '';
 }

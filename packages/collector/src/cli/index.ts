@@ -22,7 +22,8 @@ commands:
        [--host 127.0.0.1] [--port ${DEFAULT_COLLECTOR_PORT}] [--mcp-port ${DEFAULT_MCP_PORT}] [--upstream-port ${DEFAULT_UPSTREAM_PORT}] [--rate 0.5]
        [--traces-ttl-days 30] [--metrics-ttl-days 30]
   calls                  list tool calls, newest first
-       [--tool T] [--tenant X] [--agent A] [--outcome O] [--since 1h, at most 31d] [--limit 100] [--json]
+       [--tool T] [--tenant X] [--agent A] [--client C] [--outcome O] [--since 1h, at most 31d] [--limit 100] [--rounds] [--json]
+                         (one row per logical call; --rounds lists every round of multi-round-trip calls)
   trace <traceId>        the spans and call records of one trace [--json]
   alerts                 the alert rules' current state: firing, pending, recently resolved [--json]
   migrate                apply pending schema migrations and the retention [--traces-ttl-days N] [--metrics-ttl-days N] [--json]
@@ -130,6 +131,8 @@ async function calls(args: string[], out: (s: string) => void): Promise<number> 
       tool: { type: 'string' },
       tenant: { type: 'string' },
       agent: { type: 'string' },
+      client: { type: 'string' },
+      rounds: { type: 'boolean', default: false },
       outcome: { type: 'string' },
       since: { type: 'string', default: '1h' },
       limit: { type: 'string', default: '100' },
@@ -148,7 +151,8 @@ async function calls(args: string[], out: (s: string) => void): Promise<number> 
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be an integer from 1 to 1000', 2);
   const reader = await openReader(loadConfig());
   try {
-    out(await callsCommand(reader, { tool: values.tool, tenant: values.tenant, agent: values.agent, outcome: values.outcome as never, since: values.since, limit }, values.json!));
+    const filter = { tool: values.tool, tenant: values.tenant, agent: values.agent, client: values.client, outcome: values.outcome as never, since: values.since, limit, rounds: values.rounds ? ('all' as const) : undefined };
+    out(await callsCommand(reader, filter, values.json!));
     return 0;
   } finally {
     await reader.close();

@@ -1,5 +1,6 @@
 /** `mcptrail trace <traceId>`: the spans of one trace as a tree, with its audit records. */
 import { isTraceId, type TraceView } from '../audit/index.js';
+import { clientOf } from './calls.js';
 import { shortTime, ms } from './format.js';
 import type { AuditReader } from './reader.js';
 import { CliError } from './reader.js';
@@ -34,9 +35,24 @@ export async function traceCommand(reader: AuditReader, traceId: string, json: b
     }
   };
   walk('', 0);
+  // Rounds of one logical call are listed together, under the call they continue.
+  const logical = (c: (typeof view.calls)[number]) => c.logical_call_id || c.call_id;
+  const rounds = new Map<string, number>();
+  for (const c of view.calls) rounds.set(logical(c), (rounds.get(logical(c)) ?? 0) + 1);
+  const shown = new Set<string>();
   for (const c of view.calls) {
+    const id = logical(c);
+    const many = (rounds.get(id) ?? 1) > 1;
+    if (many && !shown.has(id)) {
+      shown.add(id);
+      lines.push(`logical call ${id}: ${rounds.get(id)} rounds (tool=${c.tool} agent=${c.agent_id})`);
+    }
+    const kind = c.record_kind === 'task' ? ` task=${c.task_id}` : c.task_id ? ` started task=${c.task_id}` : '';
     lines.push(
-      `record ${c.call_id}: ${shortTime(c.ts)} tenant=${c.tenant_id} agent=${c.agent_id} tool=${c.tool} outcome=${c.outcome}` +
+      `${many ? '  ' : ''}record ${c.call_id}: ${shortTime(c.ts)} tenant=${c.tenant_id} agent=${c.agent_id} tool=${c.tool} outcome=${c.outcome}` +
+        (many ? ` round=${c.round}` : '') +
+        kind +
+        ` client=${clientOf(c)} mcp=${c.protocol_version || '-'}` +
         ` upstream_calls=${c.upstream_calls} retries=${c.upstream_retries} ${ms(c.duration_ms)} ms`,
     );
   }

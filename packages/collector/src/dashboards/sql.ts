@@ -4,8 +4,15 @@ import { TABLES } from '../store/schema.js';
 
 export { TABLES };
 
-/** Everything that is not a clean answer: the dashboards' "errors". */
-export const FAILURE_OUTCOMES = OUTCOMES.filter((o) => o !== 'ok');
+/**
+ * Outcomes that are not failures: a clean answer, a round that asked the
+ * client for input (its logical call goes on in the next round), and a task
+ * its caller chose to cancel.
+ */
+const NOT_FAILURES: ReadonlySet<string> = new Set(['ok', 'input_required', 'cancelled']);
+
+/** Everything else: the dashboards' "errors". */
+export const FAILURE_OUTCOMES = OUTCOMES.filter((o) => !NOT_FAILURES.has(o));
 
 export const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
 

@@ -6,10 +6,14 @@
  * scopes at the edge, budgets (agent at the edge; tool, tenant and
  * concurrency in the pipeline), idempotent writes, the tenants' own upstream
  * OAuth tokens, retries and breakers, and output allow-lists.
+ *
+ * It is a v2 SDK server (`@modelcontextprotocol/server`), so one endpoint
+ * serves MCP 2026-07-28 (stateless, per-request `_meta`, multi-round-trip
+ * `input_required`, the tasks extension) and the legacy revisions (the SDK's
+ * stateless fallback) from the same tool definitions.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer, InMemoryTransport, acceptedContent, inputRequired } from '@modelcontextprotocol/server';
+import { Client } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { registerJobTool, jobToolPolicies, type ToolPolicy } from 'mcptrail/instrument';
@@ -53,8 +57,9 @@ export const CRM_TOOL_POLICIES: Record<string, ToolPolicy> = {
     scope: 'refunds:write',
     kind: 'write',
     budgetMs: 10_000,
-    version: '1',
-    redact: { allow: ['deal_id'], drop: ['note'] },
+    version: '2',
+    // `confirm` is the answer to the confirmation a large refund asks for (recorded with the round).
+    redact: { allow: ['deal_id', 'confirm'], drop: ['note'] },
     output: { allow: ['refund.id', 'refund.deal_id', 'refund.amount', 'refund.status'] },
   },
   // v1 of the search, kept through its deprecation window.
@@ -82,6 +87,10 @@ export interface CrmServerOptions {
 const json = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] });
 const toolError = (message: string) => ({ content: [{ type: 'text' as const, text: message }], isError: true });
 
+/** Refunds above this ask the agent's user for a confirmation first (elicitation). */
+export const REFUND_CONFIRMATION_THRESHOLD = 1_000;
+const RefundConfirmation = z.object({ confirm: z.boolean().describe('Issue this refund') });
+
 type Crm = ReturnType<typeof createUpstreamClient>;
 
 function buildServer(crm: Crm, jobs: Jobs): McpServer {
@@ -91,7 +100,7 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
     const res = await crm.request({ method: 'GET', path: '/v1/contacts', query: { q: query, limit: String(limit ?? 10) } });
     return json(res.body);
   };
-  const searchSchema = { query: z.string().min(1).max(200), limit: z.number().int().min(1).max(50).optional() };
+  const searchSchema = z.object({ query: z.string().min(1).max(200), limit: z.number().int().min(1).max(50).optional() });
 
   server.registerTool(
     'crm.search_contacts',
@@ -110,12 +119,12 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
     {
       title: 'Update a deal',
       description: 'Move a deal to another stage or change its amount. Safe to repeat: the same idempotency key (or the same arguments) returns the first result.',
-      inputSchema: {
+      inputSchema: z.object({
         deal_id: z.string().min(1).max(64),
         stage: z.enum(['qualified', 'proposal', 'negotiation', 'won', 'lost']).optional(),
         amount: z.number().positive().optional(),
         idempotency_key: z.string().max(128).optional(),
-      },
+      }),
       annotations: { idempotentHint: true },
     },
     async ({ deal_id, stage, amount }) => {
@@ -139,11 +148,28 @@ function buildServer(crm: Crm, jobs: Jobs): McpServer {
       title: 'Issue a refund',
       description:
         'Issue a refund against a won deal. Repeating the same request (same key or arguments) within 24 h returns the first refund instead of issuing another; ' +
-        'if the first was interrupted (interrupted: true), it is not issued again: check the refunds before retrying with a new key.',
-      inputSchema: { deal_id: z.string().min(1).max(64), amount: z.number().positive().max(100_000), note: z.string().max(500).optional() },
+        'if the first was interrupted (interrupted: true), it is not issued again: check the refunds before retrying with a new key. ' +
+        `Refunds above ${REFUND_CONFIRMATION_THRESHOLD} ask the user to confirm first.`,
+      inputSchema: z.object({ deal_id: z.string().min(1).max(64), amount: z.number().positive().max(100_000), note: z.string().max(500).optional() }),
       annotations: { destructiveHint: true, idempotentHint: false },
     },
-    async ({ deal_id, amount }) => {
+    async ({ deal_id, amount }, ctx) => {
+      if (amount > REFUND_CONFIRMATION_THRESHOLD) {
+        // What was asked is in the state (mcptrail seals it): the answer counts only for this deal and amount,
+        // so a retry cannot confirm one refund and carry another.
+        const asked = JSON.stringify({ deal_id, amount });
+        if (ctx.mcpReq.requestState() !== asked) {
+          return inputRequired({
+            inputRequests: {
+              confirm: inputRequired.elicit({ message: `Issue a refund of ${amount} on deal ${deal_id}?`, requestedSchema: RefundConfirmation }),
+            },
+            requestState: asked,
+          });
+        }
+        if (acceptedContent(ctx.mcpReq.inputResponses, 'confirm', RefundConfirmation)?.confirm !== true) {
+          return toolError('The refund was not confirmed, so nothing was issued.');
+        }
+      }
       try {
         // The CRM does not dedupe refunds, so this request is never retried.
         const res = await crm.request({ method: 'POST', path: '/v1/refunds', body: { deal_id, amount }, honoursIdempotencyKey: false });

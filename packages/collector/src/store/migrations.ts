@@ -99,6 +99,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'ledger: per-tenant digest chain of stored tool_calls batches',
     statements: [CREATE_LEDGER],
   },
+  {
+    version: 7,
+    name: 'tool_calls: protocol_version, client_name/version, mcp_method, record_kind, task_id, logical_call_id, round, input summaries (MCP 2026-07-28)',
+    statements: addToolCallsColumns(7),
+  },
 ];
 
 /** `SELECT version()` of the engine behind the store (the embedded one or a server). */

@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAuthError, type AuthError, type Authenticator, type Principal } from '../auth/index.js';
 import type { RecordSink } from '../record/index.js';
 import { JSONRPC_RATE_LIMITED } from './edge-checks.js';
-import { createRefusalSummary } from './refusal-summary.js';
+import { createRefusalSummary, type UnreadReason } from './refusal-summary.js';
 
 export interface EdgeGuardOptions {
   /** Unauthenticated requests an address may send at once. Default 20. */
@@ -93,6 +93,8 @@ export interface EdgeAdmission {
   /** fastify onError hook of the MCP route: a body over the limit (413) is refused unread, and counted. */
   countUnread(req: FastifyRequest, reply: FastifyReply, err: { statusCode?: number }): Promise<void>;
   admissionOf(req: FastifyRequest): Admission | undefined;
+  /** Counts a request refused unread for another reason (an unauthenticated one: no record of its own). */
+  countRefused(reason: UnreadReason, principal?: Principal): void;
   /** Emits the open per-minute summary (on close). */
   flush(): void;
 }
@@ -140,6 +142,7 @@ export function createEdgeAdmission(deps: {
       if (err.statusCode === 413) summary.count('body_too_large', admissions.get(req)?.principal);
     },
     admissionOf: (req) => admissions.get(req),
+    countRefused: (reason, principal) => summary.count(reason, principal),
     flush: () => summary.flush(),
   };
 }

@@ -20,7 +20,8 @@ import type { EdgeRefusal } from './edge-checks.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
 import { buildRecord } from './record-builder.js';
 import { recordedToolName } from './sanitize.js';
-import { failSpan, startToolSpan } from './tool-span.js';
+import { CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY } from './request-info.js';
+import { failRpc, startToolSpan } from './tool-span.js';
 import { chooseParent } from './trace-parent.js';
 
 export interface RefusalRecorderDeps {
@@ -33,7 +34,17 @@ export interface RefusalRecorderDeps {
   isRegistered(name: string): boolean;
 }
 
-export type RefusalFacts = Pick<EdgeRefusal, 'errorClass' | 'errorCode' | 'rateLimitBudget'> & { outcome: Outcome };
+export type RefusalFacts = Pick<EdgeRefusal, 'errorClass' | 'errorCode' | 'rateLimitBudget'> & {
+  outcome: Outcome;
+  /** The JSON-RPC error code the request is answered with. */
+  rpcCode: number;
+};
+
+/** Who the client said it was, when the request does not say it itself (legacy: its last initialize). */
+export interface RefusalClient {
+  name: string;
+  version: string;
+}
 
 /** To the sink's refusal class when it has one. Auditing never changes the answer. */
 export function emitRefusal(sink: RecordSink, record: CallRecord): void {
@@ -53,6 +64,9 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
     refused: ToolsCallMessage,
     refusal: RefusalFacts,
     principal?: Principal,
+    declared?: RefusalClient,
+    /** For a request refused from its headers (body unread): the method its `Mcp-Method` header named, and the calls it announced. */
+    unread?: { mcpMethod: string; callsInRequest: number },
   ) {
     const sentName = toolName(refused);
     const { tool, nameSha256 } = recordedToolName(sentName, sentName !== '' && deps.isRegistered(sentName));
@@ -65,6 +79,11 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
     };
     const meta = isObject(refused.params?._meta) ? refused.params._meta : undefined;
     const { parent, links } = chooseParent({ meta, header });
+    // 2026-07-28: the request names its revision and client in _meta; legacy: the header and the last initialize.
+    const envelopeVersion = meta?.[PROTOCOL_VERSION_META_KEY];
+    const protocolVersion = typeof envelopeVersion === 'string' ? envelopeVersion : (header('mcp-protocol-version') ?? '');
+    const info = meta?.[CLIENT_INFO_META_KEY];
+    const client = typeof envelopeVersion === 'string' ? (isObject(info) ? { name: text(info.name), version: text(info.version) } : undefined) : declared;
     const span = startToolSpan(
       deps.tracer,
       {
@@ -72,7 +91,7 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
         toolNameSha256: nameSha256,
         requestId,
         sessionId: '',
-        protocolVersion: header('mcp-protocol-version') ?? '',
+        protocolVersion,
         overHttp: true,
         tenantId: principal?.tenantId ?? '',
         agentId: principal?.agentId ?? '',
@@ -82,7 +101,9 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
       links,
     );
     if (calls.length > 1) span.setAttribute('mcptrail.calls_in_request', calls.length);
-    failSpan(span, refusal.outcome === 'unauthenticated' ? 'unauthenticated' : refusal.errorCode);
+    failRpc(span, refusal.rpcCode, refusal.errorClass);
+    span.setAttribute('mcptrail.outcome', refusal.outcome);
+    span.setAttribute('mcptrail.error.code', refusal.errorCode);
     span.end();
     // The same record builder (and bounds) as the pipeline's; policy facts only for an authenticated caller.
     const record = buildRecord(
@@ -110,7 +131,11 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
         argsSummary: '{}',
         idempotencyKey: '',
         idempotentReplay: false,
-        callsInRequest: calls.length,
+        callsInRequest: unread ? unread.callsInRequest : calls.length,
+        mcpMethod: unread?.mcpMethod,
+        protocolVersion,
+        clientName: client?.name,
+        clientVersion: client?.version,
       },
     );
     emitRefusal(deps.sink, record);
@@ -121,6 +146,10 @@ export interface ToolsCallMessage {
   id?: unknown;
   method: 'tools/call';
   params?: { name?: unknown; _meta?: unknown };
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }
 
 function isObject(v: unknown): v is Record<string, any> {

@@ -30,8 +30,11 @@ import {
 import { errorFields, type Logger } from '../record/index.js';
 import type { RateLimits } from '../runtime/index.js';
 import { checkRequestCalls } from './edge-checks.js';
+import { announcedToolCall, bodyMatchesAnnounced, JSONRPC_HEADER_MISMATCH } from './edge-headers.js';
+import { originAllowed, originPolicy } from './origin.js';
 import { createEdgeAdmission, type EdgeGuardOptions } from './edge-guard.js';
 import { refusalRecorder, singleId, toolName, toolsCalls } from './edge-refusals.js';
+import { declaredClients, HOST_FACTS_KEY, type HostFacts } from './host-facts.js';
 import { instrument, type McpServerLike } from './instrument.js';
 import { createInstrumentation, type InstrumentOptions, type Instrumentation } from './instrumentation.js';
 import { sdkLineOf, toolRegistry } from './sdk-internals.js';
@@ -64,6 +67,13 @@ export interface McpFastifyOptions extends InstrumentOptions {
   guard?: EdgeGuardOptions | false;
   /** Share an instrumentation compiled elsewhere instead of compiling these options. */
   instrumentation?: Instrumentation;
+  /**
+   * Origins (hostnames, port-agnostic) browsers may call the endpoint from;
+   * any other `Origin` is answered 403 (DNS-rebinding protection). Requests
+   * without an Origin (non-browser clients) always pass. Default: localhost,
+   * 127.0.0.1, [::1] and the host of `resourceUrl`; `false` turns the check off.
+   */
+  allowedOrigins?: string[] | false;
 }
 
 export type McpHttpAppOptions = McpFastifyOptions;
@@ -87,7 +97,7 @@ type AuthInfo = {
   clientId: string;
   scopes: string[];
   expiresAt?: number;
-  extra: { principal: Principal };
+  extra: { principal: Principal; [HOST_FACTS_KEY]: HostFacts };
 };
 
 type NodeTransport = {
@@ -98,6 +108,8 @@ type NodeTransport = {
 type V2Handler = { fetch(request: Request, options: { authInfo: AuthInfo; parsedBody: unknown }): Promise<Response> };
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
+
+const HEADER_MISMATCH = { outcome: 'denied', errorClass: 'HeaderMismatch', errorCode: 'header_mismatch', rateLimitBudget: '', rpcCode: JSONRPC_HEADER_MISMATCH } as const;
 
 async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Promise<void> {
   const path = opts.path ?? '/mcp';
@@ -155,22 +167,59 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
 
   // No policies and no edge budgets: nothing to check, and no promise to await per request.
   const edgeChecks = Boolean(policies.tools || policies.defaults || opts.edgeLimits);
+  // What each principal's client declared in its last legacy initialize (a stateless legacy tools/call carries nothing).
+  const clients = declaredClients();
+  const origins = originPolicy(opts.allowedOrigins, opts.resourceUrl);
+  // The calls the edge already checked from a 2026-07-28 request's headers, before its body was read.
+  const announcedCalls = new WeakMap<FastifyRequest, { tool: string }>();
 
-  app.post(path, { bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024, onRequest: edge.admit, onError: edge.countUnread }, async (req, reply) => {
+  /**
+   * What the edge decides from the request line and headers, after
+   * authentication and before the body is read: the Origin, and for a
+   * 2026-07-28 tools/call its scope and edge budgets from `Mcp-Name`.
+   */
+  async function beforeBody(req: FastifyRequest, reply: FastifyReply) {
+    const principal = edge.admissionOf(req)?.principal;
+    if (origins && !originAllowed(req.headers.origin, origins)) {
+      // Authenticated: a record of its own; unauthenticated: counted (anyone can send these).
+      if (principal) recordUnread(req, principal, { outcome: 'denied', errorClass: 'OriginError', errorCode: 'origin_not_allowed', rateLimitBudget: '', rpcCode: -32000 });
+      else edge.countRefused('origin_not_allowed');
+      return reply.code(403).send({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Origin not allowed.' }, id: null });
+    }
+    if (!principal || !edgeChecks) return;
+    const announced = announcedToolCall(req.headers);
+    if (!announced) return;
+    const refused = await checkRequestCalls([announced], (a) => a.tool, principal, instr.policyOf, opts.edgeLimits, metadataUrlOf(req));
+    if (refused) {
+      const { refusal } = refused;
+      recordUnread(req, principal, { ...refusal, rpcCode: refusal.error.code });
+      return reply.code(refusal.status).headers(refusal.headers).send({ jsonrpc: '2.0', error: refusal.error, id: null });
+    }
+    announcedCalls.set(req, announced);
+  }
+
+  app.post(path, { bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024, onRequest: [edge.admit, beforeBody], onError: edge.countUnread }, async (req, reply) => {
     const admission = edge.admissionOf(req);
     if (!admission?.principal) return rejectUnauthenticated(req, reply, admission?.authError ?? new AuthError('missing_token'));
     const principal = admission.principal;
-    const refused = edgeChecks ? await checkToolCalls(req, principal) : undefined;
+    const announced = announcedCalls.get(req);
+    if (announced && !bodyMatchesAnnounced(req.body, req.headers, announced)) return rejectMismatch(req, reply, principal);
+    // Checked from the headers already: the body is that call, and its budget is not charged twice.
+    const refused = edgeChecks && !announced ? await checkToolCalls(req, principal) : undefined;
     if (refused) {
       const { refusal } = refused;
       return reply.code(refusal.status).headers(refusal.headers).send({ jsonrpc: '2.0', error: refusal.error, id: singleId(req.body) });
     }
+    clients.remember(principal, req.body);
     const authInfo: AuthInfo = {
       token: bearerToken(req.headers.authorization),
       clientId: principal.agentId,
       scopes: principal.scopes,
       expiresAt: principal.expiresAt,
-      extra: { principal },
+      extra: {
+        principal,
+        [HOST_FACTS_KEY]: { clientAddress: req.ip, clientPort: req.socket.remotePort, httpVersion: req.raw.httpVersion, client: clients.lookup(principal) },
+      },
     };
     return v2Handler ? serveV2(req, reply, authInfo) : serveV1(req, reply, authInfo);
   });
@@ -219,7 +268,43 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
       signal: abort.signal,
     });
     const response = await v2Handler!.fetch(request, { authInfo, parsedBody: req.body });
+    if (response.status === 400) await recordSdkHeaderRejection(req, response, authInfo.extra.principal);
     return reply.send(response);
+  }
+
+  /** The SDK refused a tools/call whose headers disagree with its body (-32020): the refusal gets its record. */
+  async function recordSdkHeaderRejection(req: FastifyRequest, response: Response, principal: Principal) {
+    const calls = toolsCalls(req.body);
+    if (calls.length === 0) return;
+    const answer = (await response
+      .clone()
+      .json()
+      .catch(() => undefined)) as { error?: { code?: unknown } } | undefined;
+    if (answer?.error?.code !== JSONRPC_HEADER_MISMATCH) return;
+    recordRefusal(req.headers, calls, calls[0]!, HEADER_MISMATCH, principal, clients.lookup(principal));
+  }
+
+  /** A body that is not the call its headers announced (and the edge acted on): refused, as the spec requires. */
+  function rejectMismatch(req: FastifyRequest, reply: FastifyReply, principal: Principal) {
+    const calls = toolsCalls(req.body);
+    const unread = calls.length === 0;
+    if (unread) recordUnread(req, principal, HEADER_MISMATCH);
+    else recordRefusal(req.headers, calls, calls[0]!, HEADER_MISMATCH, principal, clients.lookup(principal));
+    return reply.code(400).send({
+      jsonrpc: '2.0',
+      error: { code: JSONRPC_HEADER_MISMATCH, message: 'Bad Request: the request headers and body disagree (MCP-Protocol-Version, Mcp-Method and Mcp-Name must name the body\'s call).' },
+      id: singleId(req.body),
+    });
+  }
+
+  /** The record of a request refused from its headers alone (its body unread, or not the call it claimed to be). */
+  function recordUnread(req: FastifyRequest, principal: Principal, refusal: Parameters<typeof recordRefusal>[3]) {
+    const name = req.headers['mcp-name'];
+    const method = req.headers['mcp-method'];
+    const announced = { method: 'tools/call' as const, params: { name: typeof name === 'string' ? name : '' } };
+    const mcpMethod = typeof method === 'string' ? method.slice(0, 64) : '';
+    // A 2026-07-28 request carries one message: a tools/call it announced is one call; anything else, none known.
+    recordRefusal(req.headers, [announced], announced, refusal, principal, clients.lookup(principal), { mcpMethod, callsInRequest: mcpMethod === 'tools/call' ? 1 : 0 });
   }
 
   const recordRefusal = refusalRecorder({
@@ -234,7 +319,7 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
   function rejectUnauthenticated(req: FastifyRequest, reply: FastifyReply, err: AuthError) {
     // One record for the request, however many calls it carried.
     const calls = toolsCalls(req.body);
-    if (calls.length > 0) recordRefusal(req.headers, calls, calls[0]!, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '' });
+    if (calls.length > 0) recordRefusal(req.headers, calls, calls[0]!, { outcome: 'unauthenticated', errorClass: 'AuthError', errorCode: err.code, rateLimitBudget: '', rpcCode: -32001 });
     return reply
       .code(401)
       .header('www-authenticate', wwwAuthenticate(err, { resourceMetadataUrl: metadataUrlOf(req) }))
@@ -246,7 +331,7 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
     const calls = toolsCalls(req.body);
     if (calls.length === 0) return undefined;
     const refused = await checkRequestCalls(calls, toolName, principal, instr.policyOf, opts.edgeLimits, metadataUrlOf(req));
-    if (refused) recordRefusal(req.headers, calls, refused.message, refused.refusal, principal);
+    if (refused) recordRefusal(req.headers, calls, refused.message, { ...refused.refusal, rpcCode: refused.refusal.error.code }, principal, clients.lookup(principal));
     return refused;
   }
 

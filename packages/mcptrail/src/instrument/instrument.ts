@@ -14,8 +14,10 @@
 import { ORIGINAL_HANDLER, isWrapped, wrapToolHandler, type PipelineDeps } from './pipeline.js';
 import { identityResolver } from './identity.js';
 import { instrumentationOf, type InstrumentOptions, type Instrumentation } from './instrumentation.js';
-import { guardToolsCall } from './sdk-rejections.js';
-import { clientName, toolRegistry, type RegisteredToolLike } from './sdk-internals.js';
+import { hookRequestHandlers } from './handler-hooks.js';
+import { toolsCallGuard } from './sdk-rejections.js';
+import { toolsListFilter } from './tool-list.js';
+import { clientName, declaredCapabilities, declaredClient, toolRegistry, type RegisteredToolLike } from './sdk-internals.js';
 
 export type { InstrumentOptions, Instrumentation } from './instrumentation.js';
 
@@ -53,6 +55,7 @@ export function instrument<S extends McpServerLike>(server: S, options?: Instrum
   const instr = instrumentationOf(options);
   const opts = instr.options;
   const state = instr.state(server);
+  let declared: ReturnType<typeof declaredClient>;
   const deps: PipelineDeps = {
     service: instr.service(server),
     sink: instr.sink(server),
@@ -63,6 +66,10 @@ export function instrument<S extends McpServerLike>(server: S, options?: Instrum
     logger: instr.logger(server),
     identify: identityResolver(opts, () => clientName(server)),
     metrics: instr.metrics,
+    // What a client declared in initialize does not change on its connection: read once it is there.
+    declaredClient: () => (declared ??= declaredClient(server)),
+    declaredCapabilities: () => declaredCapabilities(server),
+    rounds: instr.rounds,
   };
   const wrap = (name: string, handler: unknown): unknown =>
     typeof handler === 'function' ? wrapToolHandler(name, handler as Fn, instr.policyOf(name), deps) : handler; // task handlers ({ createTask, ... }) are left alone for now
@@ -90,16 +97,19 @@ export function instrument<S extends McpServerLike>(server: S, options?: Instrum
     };
   }
 
-  // Calls the SDK refuses before any handler runs (unknown tool, invalid arguments) get their record here.
-  guardToolsCall(server, registry as Record<string, unknown>, {
+  // Calls the SDK refuses before any handler runs (unknown tool, invalid arguments) get their record here,
+  // and each caller lists only the tools its scopes allow (tool-list.ts).
+  const guard = toolsCallGuard(registry as Record<string, unknown>, {
     service: deps.service,
     sink: deps.sink,
     tracer: deps.tracer,
     policyOf: (name) => instr.policyOf(name),
     identify: deps.identify,
+    declaredClient: deps.declaredClient,
     metrics: deps.metrics,
     logger: deps.logger,
   });
+  hookRequestHandlers(server, [guard, toolsListFilter({ policyOf: instr.policyOf, identify: deps.identify })]);
 
   instrumented.set(server, instr);
   return server;

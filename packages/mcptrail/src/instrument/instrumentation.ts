@@ -16,6 +16,7 @@ import type { IdentityOptions } from './identity.js';
 import { serverMetrics, type ServerMetrics } from './metrics.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
 import { defaultSink, ensureTelemetry, watchSink } from './process.js';
+import { roundCodec, type RoundCodec } from './rounds.js';
 import { serverName } from './sdk-internals.js';
 import { sharedState, type SharedState } from './shared-state.js';
 
@@ -70,6 +71,15 @@ export interface InstrumentOptions extends IdentityOptions {
   spoolDir?: string;
   /** Flush records and spans on SIGTERM/SIGINT (and before a natural exit). Default true. */
   handleSignals?: boolean;
+  /**
+   * HMAC key (≥ 32 bytes) sealing the logical call into a multi-round-trip
+   * `requestState` (2026-07-28 `input_required`). Every instance that may
+   * serve a later round needs the same key. Default env
+   * MCPTRAIL_REQUEST_STATE_KEY, else a random key per process.
+   */
+  requestStateKey?: string | Uint8Array;
+  /** How long a round's `requestState` stays valid, in seconds. Default 600. */
+  requestStateTtlSeconds?: number;
 }
 
 const COMPILED = Symbol.for('mcptrail.instrumentation');
@@ -79,6 +89,8 @@ export interface Instrumentation {
   readonly options: Readonly<InstrumentOptions>;
   readonly tracer: Tracer;
   readonly metrics: ServerMetrics;
+  /** Seals and opens the logical call in multi-round-trip state (one key for every server built from these options). */
+  readonly rounds: RoundCodec;
   /** The tool's policy merged with the defaults, the same object every time. */
   policyOf(tool: string): ToolPolicy;
   /** The service name (resolved once, from the first server seen when no name is configured). */
@@ -125,6 +137,7 @@ export function createInstrumentation(options: InstrumentOptions = {}): Instrume
     options: opts,
     tracer,
     metrics,
+    rounds: roundCodec({ key: opts.requestStateKey, ttlSeconds: opts.requestStateTtlSeconds }),
     policyOf(tool) {
       let policy = policies.get(tool);
       if (!policy) {

@@ -30,9 +30,22 @@ import { countAuditFailure, type ServerMetrics } from './metrics.js';
 import { outputGuard } from './output-safety.js';
 import type { ToolPolicy } from './policy.js';
 import { buildRecord, type RecordFacts } from './record-builder.js';
-import { readRequestInfo } from './request-info.js';
-import { deniedResult, interruptedResult, isErrorResult } from './safe-result.js';
-import { failSpan, startCallSpan } from './tool-span.js';
+import { readRequestInfo, type DeclaredClient } from './request-info.js';
+import { setCallScope } from './call-scope.js';
+import {
+  isInputRequiredResult,
+  roundBinding,
+  roundParent,
+  summarizeInputRequests,
+  summarizeInputResponses,
+  unanswerable,
+  type OpenedRound,
+  type RoundCodec,
+} from './rounds.js';
+import { deniedResult, inputUnavailableResult, interruptedResult, invalidRequestStateResult, isErrorResult } from './safe-result.js';
+import { failRpc, failToolResult, startCallSpan } from './tool-span.js';
+import { chooseParent } from './trace-parent.js';
+import { TOOL_ERROR_TYPE } from '../telemetry/semconv.js';
 
 export interface PipelineDeps {
   service: string;
@@ -50,6 +63,11 @@ export interface PipelineDeps {
   identify?: Identify;
   /** `mcp.server.operation.duration` and friends. */
   metrics?: ServerMetrics;
+  /** What the client declared in `initialize` (name, version; capabilities), when this server saw it. */
+  declaredClient?: () => DeclaredClient | undefined;
+  declaredCapabilities?: () => Record<string, unknown> | undefined;
+  /** Seals and opens the logical call inside a multi-round-trip `requestState`. */
+  rounds?: RoundCodec;
 }
 
 type Handler = (this: unknown, ...args: unknown[]) => unknown;
@@ -90,7 +108,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
   const redact = policy.redact;
   const idempotent = deps.idempotency !== undefined && (policy.idempotent ?? policy.kind === 'write');
   const output = outputGuard(policy.output);
-  const { service, sink, tracer, limits, concurrency, idempotency, logger, identify, metrics } = deps;
+  const { service, sink, tracer, limits, concurrency, idempotency, logger, identify, metrics, rounds } = deps;
   // Calls a previous process left unfinished are recorded (once per store).
   if (idempotent) recordInterruptedCalls(idempotency!, sink);
 
@@ -98,7 +116,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     // v1 calls handler(args, extra) or handler(extra); v2 the same via its executor.
     const extra = a[a.length - 1];
     const args = a.length > 1 ? a[0] : undefined;
-    const info = readRequestInfo(extra, identify);
+    const info = readRequestInfo(extra, identify, deps.declaredClient);
     const ran = requestKey(info.signal, extra);
     if (ran) HANDLER_RAN.add(ran);
     const principal = info.principal;
@@ -106,7 +124,11 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     const startedAt = Date.now();
     const t0 = performance.now();
 
-    const { span, parent } = startCallSpan(tracer, tool, info, callId);
+    // A later round of a multi-round-trip call: its state says which logical call it continues (rounds.ts).
+    const binding = rounds && info.requestState !== undefined ? roundBinding(principal?.tenantId ?? '', principal?.agentId ?? '', tool) : '';
+    const opened: OpenedRound | undefined | false =
+      binding && typeof info.requestState === 'string' ? ((await rounds!.open(info.requestState, binding)) ?? false) : undefined;
+    const { span, parent } = startCallSpan(tracer, tool, info, callId, undefined, opened ? roundParent(opened, chooseParent(info)) : undefined);
     // Fires at the deadline and when the agent cancels: the handler's signal and the upstream client's.
     const abort = new CallAbort(info.signal);
     if (toolVersion) span.setAttribute('mcptrail.tool.version', toolVersion);
@@ -139,18 +161,41 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       rateLimitBudget: '',
       idempotencyKey: '',
       idempotentReplay: false,
+      protocolVersion: info.protocolVersion,
+      clientName: info.clientName,
+      clientVersion: info.clientVersion,
+      mcpMethod: info.method,
+      logicalCallId: opened ? opened.logicalCallId : callId,
+      round: opened ? opened.round + 1 : 1,
+      inputResponsesSummary: summarizeInputResponses(info.inputResponses, redact),
     };
+    if (opened) {
+      span.setAttribute('mcptrail.logical_call_id', opened.logicalCallId);
+      span.setAttribute('mcptrail.round', opened.round + 1);
+    }
+    setCallScope(ctx, {
+      service,
+      sink,
+      tracer,
+      logger,
+      policy,
+      span,
+      info,
+      logicalCallId: facts.logicalCallId!,
+      setTaskId: (taskId) => void (facts.taskId = taskId),
+    });
     /** The span's (and the duration metric's) error.type; '' while the call succeeds. */
     let errorType = '';
-    const fail = (type: string) => {
-      errorType = type;
-      failSpan(span, type);
+    /** The call is answered with an isError tool result: `tool_error` on the span and the metric, the class in mcptrail's attributes. */
+    const fail = () => {
+      errorType = TOOL_ERROR_TYPE;
+      failToolResult(span, facts.errorClass, facts.errorCode, facts.outcome);
     };
     const refuse = (outcome: Outcome, cls: string, code: string, answer: unknown) => {
       facts.outcome = outcome;
       facts.errorClass = cls;
       facts.errorCode = code;
-      fail(code);
+      fail();
       return answer;
     };
 
@@ -161,6 +206,10 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     try {
       // A labelled block rather than an inner async function: one promise less per call.
       stages: {
+        if (opened === false) {
+          result = refuse('denied', 'RequestStateError', 'invalid_request_state', invalidRequestStateResult(callId));
+          break stages;
+        }
         const missing = missingScope(scopeRequired, ctx.scopes);
         if (missing) {
           result = refuse('denied', 'ScopeError', 'insufficient_scope', deniedResult(callId, missing));
@@ -193,7 +242,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
 
         const self = this;
         const run = () => {
-          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(self, withSignal(a, abort))));
+          const work = context.with(trace.setSpan(parent, span), () => runWithCall(ctx, () => handler.apply(self, handlerArgs(a, abort, opened))));
           // The slot is the handler's until it settles, not until the agent is answered at the deadline.
           if (release) {
             holdUntilSettled(work, release);
@@ -205,7 +254,8 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
         if (!idempotent) {
           // No store: a caller's key still reaches the upstream, which may dedupe the agent's retries itself.
           if (policy.kind === 'write') ctx.idempotencyKey = callerIdempotencyKey(info.meta, args) ?? '';
-          result = finish(output.filter(await run()));
+          const value = await run();
+          result = isInputRequiredResult(value) ? await askClient(value) : finish(output.filter(value));
           break stages;
         }
 
@@ -237,7 +287,14 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
         ctx.idempotencyKey = begun.key;
         let filtered: unknown;
         try {
-          filtered = output.filter(await run());
+          const value = await run();
+          if (isInputRequiredResult(value)) {
+            // Nothing happened yet: the key is free for the round that brings the answers (the same logical call).
+            settle = begun.fail;
+            result = await askClient(value);
+            break stages;
+          }
+          filtered = output.filter(value);
         } catch (err) {
           // A failure frees the key for the agent's retry, unless a write went out and may have taken effect upstream.
           settle = !policy.upstreamDedupes && effectMayHaveHappened(ctx, err) ? begun.abandon : begun.fail;
@@ -250,14 +307,18 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     } catch (err) {
       facts.errorClass = errorClass(err);
       facts.errorCode = errorCode(err);
-      fail(facts.errorClass);
-      if (PASS_THROUGH_CODES.has((err as { code?: unknown })?.code as number)) {
+      const code = (err as { code?: unknown })?.code;
+      if (PASS_THROUGH_CODES.has(code as number)) {
+        // Answered as the JSON-RPC error it is.
         facts.outcome = 'system_error';
+        errorType = String(code);
+        failRpc(span, code as number, facts.errorClass);
         rethrow = err;
       } else {
         const answer = failureAnswer(err, facts.errorCode, callId, budgetMs, Deadline.of(ctx).expired());
         facts.outcome = answer.outcome;
         result = answer.result;
+        fail();
       }
     } finally {
       release?.();
@@ -273,9 +334,32 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     function finish(value: unknown): unknown {
       if (isErrorResult(value)) {
         facts.outcome = 'tool_error';
-        fail('tool_error');
+        fail();
       }
       return output.wrap(value);
+    }
+
+    /**
+     * The handler needs the client's input: this round ends `input_required`,
+     * with what it asked recorded, and its state sealed with the logical call
+     * (rounds.ts). A client that cannot answer is told so plainly instead.
+     */
+    async function askClient(value: { inputRequests?: Record<string, unknown>; requestState?: unknown }): Promise<unknown> {
+      const legacy = info.era === 'legacy';
+      const capabilities = legacy ? deps.declaredCapabilities?.() : info.clientCapabilities;
+      const missingKey = unanswerable(value.inputRequests, capabilities);
+      if (missingKey !== undefined || !rounds) {
+        return refuse('tool_error', 'InputUnavailable', 'client_cannot_answer', inputUnavailableResult(callId, tool, missingKey ?? 'input', legacy));
+      }
+      facts.outcome = 'input_required';
+      facts.inputRequestsSummary = summarizeInputRequests(value.inputRequests);
+      span.setAttribute('mcptrail.outcome', 'input_required');
+      const sc = span.spanContext();
+      const requestState = await rounds.seal(
+        { logicalCallId: facts.logicalCallId!, round: facts.round!, traceId: sc.traceId, spanId: sc.spanId, traceFlags: sc.traceFlags, inner: value.requestState },
+        roundBinding(ctx.tenantId, ctx.agentId, tool),
+      );
+      return { ...value, requestState };
     }
   } as WrappedHandler;
 
@@ -311,18 +395,23 @@ function emitSafely(
 /**
  * The handler's arguments with the call's signal in its `extra` (v1:
  * `extra.signal`, v2: `ctx.mcpReq.signal`), which fires at the deadline as
- * well as on cancellation, made when first read. Both SDKs build `extra` as
- * plain objects of closures (v2 spreads them itself), so a shallow copy is safe.
+ * well as on cancellation, made when first read; on a later round of a
+ * multi-round-trip call, `ctx.mcpReq.requestState()` answers the handler's
+ * own state (unsealed). Both SDKs build `extra` as plain objects of closures
+ * (v2 spreads them itself), so a shallow copy is safe.
  */
-function withSignal(a: unknown[], abort: CallAbort): unknown[] {
+function handlerArgs(a: unknown[], abort: CallAbort, opened: OpenedRound | undefined | false): unknown[] {
   const last = a.length - 1;
   const extra = a[last] as Record<string, any> | undefined;
   if (!extra || typeof extra !== 'object') return a;
   const copy = a.slice();
-  copy[last] =
-    extra.mcpReq && typeof extra.mcpReq === 'object'
-      ? { ...extra, mcpReq: { ...extra.mcpReq, get signal() { return abort.signal; } } }
-      : { ...extra, get signal() { return abort.signal; } };
+  if (extra.mcpReq && typeof extra.mcpReq === 'object') {
+    const mcpReq = { ...extra.mcpReq, get signal() { return abort.signal; } };
+    if (opened) mcpReq.requestState = () => opened.inner;
+    copy[last] = { ...extra, mcpReq };
+  } else {
+    copy[last] = { ...extra, get signal() { return abort.signal; } };
+  }
   return copy;
 }
 

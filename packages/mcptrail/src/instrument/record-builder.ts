@@ -1,7 +1,7 @@
 import type { CallContext } from '../context/index.js';
 import type { CallRecord, Outcome } from '../record/index.js';
-import type { RATE_LIMIT_BUDGETS } from '../record/schema.js';
-import { recordedRequestId } from './sanitize.js';
+import type { RATE_LIMIT_BUDGETS, RecordKind } from '../record/schema.js';
+import { recordedClientText, recordedProtocolVersion, recordedRequestId } from './sanitize.js';
 
 export type RateLimitBudget = (typeof RATE_LIMIT_BUDGETS)[number];
 
@@ -22,6 +22,21 @@ export interface RecordFacts {
   idempotentReplay: boolean;
   /** The tools/call messages the record accounts for (default 1; a refused HTTP request: all of them). */
   callsInRequest?: number;
+  /** The request's era and client (request-info.ts); '' when unknown. */
+  protocolVersion?: string;
+  clientName?: string;
+  clientVersion?: string;
+  /** Default `tools/call`. */
+  mcpMethod?: string;
+  /** Default `call`; `task` for the record of a task's work after its call returned. */
+  recordKind?: RecordKind;
+  taskId?: string;
+  /** The first round's call id (default: this record's own call id) and this round's number (default 1). */
+  logicalCallId?: string;
+  round?: number;
+  /** Redacted JSON of what a round asked the client for, and of what the client answered. */
+  inputRequestsSummary?: string;
+  inputResponsesSummary?: string;
 }
 
 const MAX_SCOPES = 64;
@@ -68,6 +83,16 @@ export function buildRecord(ctx: CallContext, facts: RecordFacts): CallRecord {
     idempotent_replay: facts.idempotentReplay,
     args_summary: facts.argsSummary,
     calls_in_request: Math.min(1_000_000, facts.callsInRequest ?? 1),
+    protocol_version: recordedProtocolVersion(facts.protocolVersion ?? ''),
+    client_name: recordedClientText(facts.clientName ?? '', 128),
+    client_version: recordedClientText(facts.clientVersion ?? '', 64),
+    mcp_method: (facts.mcpMethod ?? 'tools/call').slice(0, 64),
+    record_kind: facts.recordKind ?? 'call',
+    task_id: (facts.taskId ?? '').slice(0, 128),
+    logical_call_id: (facts.logicalCallId ?? ctx.callId).slice(0, 64),
+    round: Math.min(10_000, Math.max(1, facts.round ?? 1)),
+    input_requests_summary: facts.inputRequestsSummary ?? '',
+    input_responses_summary: facts.inputResponsesSummary ?? '',
   };
 }
 

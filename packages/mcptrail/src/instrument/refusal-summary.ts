@@ -13,7 +13,7 @@ import { newCallContext } from './call-context.js';
 import { emitRefusal } from './edge-refusals.js';
 import { buildRecord } from './record-builder.js';
 
-export type UnreadReason = 'address_rate_limited' | 'unauthenticated_in_flight' | 'body_too_large';
+export type UnreadReason = 'address_rate_limited' | 'unauthenticated_in_flight' | 'body_too_large' | 'origin_not_allowed';
 
 export interface RefusalSummary {
   count(reason: UnreadReason, principal?: Principal): void;

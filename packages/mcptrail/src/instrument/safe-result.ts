@@ -82,3 +82,23 @@ export function interruptedResult(callId: string, earlierCallId: string): ToolEr
 export function isErrorResult(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { isError?: unknown }).isError === true;
 }
+
+/** A round's requestState that mcptrail did not issue for this caller and tool, or that expired. */
+export function invalidRequestStateResult(callId: string): ToolErrorResult {
+  return result(`This continuation is not valid (expired, altered, or issued for another call): call the tool again from the start (ref ${callId}).`, {
+    invalid_request_state: true,
+    retryable: false,
+  });
+}
+
+/** The tool needs the client's input, which this client (or this connection) cannot give. */
+export function inputUnavailableResult(callId: string, tool: string, key: string, legacy: boolean): ToolErrorResult {
+  const why = legacy
+    ? 'this connection cannot carry it: the client did not declare the capability in initialize, or a stateless legacy connection cannot receive server requests. Connect with MCP 2026-07-28 (multi-round-trip), or over a connection that declares it'
+    : 'the request did not declare the client capability it needs';
+  return result(`${tool} needs the client's input ("${key}") to go on, and ${why}. Nothing was done (ref ${callId}).`, {
+    input_unavailable: true,
+    input: key,
+    retryable: false,
+  });
+}

@@ -33,6 +33,31 @@ export function recordedProtocolVersion(version: string): string {
   return PROTOCOL_VERSION.test(version) ? version : '';
 }
 
+/** Printable text without controls or markup-significant characters (what client names and versions look like). */
+const CLIENT_TEXT = /^[\p{L}\p{N} ._+~:@()\/-]+$/u;
+
+/**
+ * A client's declared name or version as stored: clipped, and hashed unless it
+ * is plain printable text that does not look like a secret (it is caller text:
+ * a client can declare anything).
+ */
+export function recordedClientText(value: string, max: number): string {
+  if (value === '') return '';
+  // A server sees a handful of client names and versions: each is checked once, not per record.
+  const key = max === 128 ? value : `${max}\0${value}`;
+  let recorded = clientTexts.get(key);
+  if (recorded === undefined) {
+    const clipped = value.slice(0, max);
+    recorded = CLIENT_TEXT.test(clipped) && !looksLikeSecret(clipped) ? clipped : hashedId(value);
+    if (clientTexts.size >= MAX_CLIENT_TEXTS) clientTexts.clear();
+    clientTexts.set(key, recorded);
+  }
+  return recorded;
+}
+
+const MAX_CLIENT_TEXTS = 1_000;
+const clientTexts = new Map<string, string>();
+
 /** The name a record and span carry for a tool: registered names as is, any other as `unknown` (and its hash). */
 export function recordedToolName(name: string, registered: boolean): { tool: string; nameSha256?: string } {
   if (registered) return { tool: name };

@@ -29,7 +29,8 @@ export interface ProtocolLike {
   _requestHandlers?: Map<string, RequestHandler>;
   _serverInfo?: { name?: unknown };
   setRequestHandler?: (...args: unknown[]) => unknown;
-  getClientVersion?: () => { name?: unknown } | undefined;
+  getClientVersion?: () => { name?: unknown; version?: unknown } | undefined;
+  getClientCapabilities?: () => Record<string, unknown> | undefined;
 }
 
 interface ServerLike {
@@ -69,13 +70,30 @@ export function serverName(server: unknown): string | undefined {
   return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
-/** The name the client declared in `initialize` (public on both lines; deprecated on v2's 2026 era). */
+/** The name and version the client declared in `initialize` (public on both lines; deprecated on v2's 2026 era). */
+export function declaredClient(server: unknown): { name?: unknown; version?: unknown } | undefined {
+  return readPublic(() => (server as ServerLike | null)?.server?.getClientVersion?.());
+}
+
+/** The name the client declared in `initialize`, if any. */
 export function clientName(server: unknown): string | undefined {
+  const name = declaredClient(server)?.name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+/**
+ * The capabilities the client declared in `initialize` (legacy revisions; a
+ * per-request server behind stateless HTTP never saw one and has none).
+ */
+export function declaredCapabilities(server: unknown): Record<string, unknown> | undefined {
+  return readPublic(() => (server as ServerLike | null)?.server?.getClientCapabilities?.());
+}
+
+function readPublic<T>(read: () => T): T | undefined {
   try {
-    const name = (server as ServerLike | null)?.server?.getClientVersion?.()?.name;
-    return typeof name === 'string' && name !== '' ? name : undefined;
+    return read();
   } catch (err) {
-    // A getter that throws is an SDK change, not a caller's problem: the call is recorded without the name.
+    // A getter that throws is an SDK change, not a caller's problem: the call is recorded without it.
     if (err instanceof Error) return undefined;
     throw err;
   }

@@ -10,7 +10,7 @@
  * never read: it can quote argument values.
  */
 import { randomUUID } from 'node:crypto';
-import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { newCallContext } from './call-context.js';
 import { errorFields, summarizeArgs, type Logger, type Outcome, type RecordSink } from '../record/index.js';
 import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
@@ -19,11 +19,12 @@ import { countAuditFailure, type ServerMetrics } from './metrics.js';
 import { HANDLER_RAN, isWrapped, requestKey } from './pipeline.js';
 import type { ToolPolicy } from './policy.js';
 import { buildRecord } from './record-builder.js';
-import { readRequestInfo } from './request-info.js';
+import { readRequestInfo, type DeclaredClient } from './request-info.js';
 import { isErrorResult } from './safe-result.js';
 import { recordedToolName } from './sanitize.js';
-import { requestHandlers, type RequestHandler } from './sdk-internals.js';
-import { startCallSpan } from './tool-span.js';
+import type { HandlerWrapper } from './handler-hooks.js';
+import type { RequestHandler } from './sdk-internals.js';
+import { CALLER_FAULT_CODES, failRpc, startCallSpan } from './tool-span.js';
 
 export interface GuardDeps {
   service: string;
@@ -31,6 +32,8 @@ export interface GuardDeps {
   tracer: Tracer;
   policyOf(tool: string): ToolPolicy;
   identify?: Identify;
+  /** What the client declared in `initialize`, when this server saw it. */
+  declaredClient?: () => DeclaredClient | undefined;
   metrics?: ServerMetrics;
   logger?: Logger;
 }
@@ -42,12 +45,8 @@ interface ToolEntry {
 }
 
 const TOOLS_CALL = 'tools/call';
-const GUARD = Symbol.for('mcptrail.toolsCallGuard');
 const INVALID_PARAMS = -32602;
 const INTERNAL_ERROR = -32603;
-
-/** JSON-RPC codes that are the caller's fault on the server side (semconv MCP, genai PR #404). */
-const CALLER_FAULT_CODES = new Set([-32700, -32600, -32601, -32602, -32002]);
 
 const CODE_CLASSES: Record<number, string> = {
   [-32700]: 'ParseError',
@@ -58,27 +57,9 @@ const CODE_CLASSES: Record<number, string> = {
   [-32002]: 'ResourceNotFound',
 };
 
-/**
- * Wraps the server's tools/call request handler, now and on every later
- * (re)installation. A no-op when the protocol object does not look like
- * either SDK's (the per-tool wrappers still record normal calls).
- */
-export function guardToolsCall(server: unknown, registry: Record<string, unknown>, deps: GuardDeps): void {
-  const found = requestHandlers(server);
-  if (!found) return;
-  const { protocol, handlers } = found;
-
-  const ensure = () => {
-    const current = handlers.get(TOOLS_CALL);
-    if (typeof current === 'function' && !(GUARD in current)) handlers.set(TOOLS_CALL, guard(current, registry, deps));
-  };
-  ensure();
-  const setRequestHandler = protocol.setRequestHandler;
-  protocol.setRequestHandler = function (this: unknown, ...args: unknown[]) {
-    const out = setRequestHandler.apply(this, args);
-    ensure();
-    return out;
-  };
+/** The wrapper of the server's tools/call request handler (installed by handler-hooks.ts). */
+export function toolsCallGuard(registry: Record<string, unknown>, deps: GuardDeps): HandlerWrapper {
+  return { method: TOOLS_CALL, wrap: (inner) => guard(inner, registry, deps) };
 }
 
 function guard(inner: RequestHandler, registry: Record<string, unknown>, deps: GuardDeps): RequestHandler {
@@ -103,7 +84,6 @@ function guard(inner: RequestHandler, registry: Record<string, unknown>, deps: G
       return result;
     }, failed);
   };
-  Object.defineProperty(guarded, GUARD, { value: true });
   return guarded;
 }
 
@@ -147,14 +127,12 @@ function recordRejection(
     const policy: ToolPolicy = entry ? deps.policyOf(sentName) : {};
     // A name nobody registered is caller text: recorded as `unknown`, its hash on the span.
     const { tool, nameSha256 } = recordedToolName(sentName, known);
-    const info = readRequestInfo(extra, deps.identify);
+    const info = readRequestInfo(extra, deps.identify, deps.declaredClient);
     const principal = info.principal;
     const callId = randomUUID();
     const { span } = startCallSpan(deps.tracer, tool, info, callId, nameSha256);
-    span.setAttribute('error.type', codeText);
-    span.setAttribute('rpc.response.status_code', codeText);
     // -32602 and the other caller faults are not server errors: the status stays unset.
-    if (!callerFault) span.setStatus({ code: SpanStatusCode.ERROR, message: codeText });
+    failRpc(span, code);
     span.end();
     const ctx = newCallContext({
       principal,
@@ -183,6 +161,10 @@ function recordRejection(
         rateLimitBudget: '',
         idempotencyKey: '',
         idempotentReplay: false,
+        protocolVersion: info.protocolVersion,
+        clientName: info.clientName,
+        clientVersion: info.clientVersion,
+        mcpMethod: info.method,
       }),
     );
   } catch (err) {

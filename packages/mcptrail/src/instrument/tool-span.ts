@@ -1,4 +1,13 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_CLIENT_PORT,
+  ATTR_ERROR_TYPE,
+  ATTR_NETWORK_PROTOCOL_NAME,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_RPC_RESPONSE_STATUS_CODE,
+  TOOL_ERROR_TYPE,
+} from '../telemetry/semconv.js';
 import type { ToolRequestInfo } from './request-info.js';
 import { recordedProtocolVersion, recordedRequestId, sanitizeLinks, sanitizeParent } from './sanitize.js';
 import { chooseParent } from './trace-parent.js';
@@ -15,6 +24,10 @@ export interface ToolSpanFacts {
   tenantId: string;
   agentId: string;
   callId: string;
+  /** The peer and the HTTP version, when the host knew them. */
+  clientAddress?: string;
+  clientPort?: number;
+  httpVersion?: string;
 }
 
 /**
@@ -36,13 +49,20 @@ export function startToolSpan(tracer: Tracer, facts: ToolSpanFacts, parent: Cont
   if (facts.sessionId) attributes['mcp.session.id'] = facts.sessionId;
   const protocolVersion = recordedProtocolVersion(facts.protocolVersion);
   if (protocolVersion) attributes['mcp.protocol.version'] = protocolVersion;
+  if (facts.overHttp) {
+    attributes[ATTR_NETWORK_PROTOCOL_NAME] = 'http';
+    if (facts.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = facts.httpVersion;
+  }
+  if (facts.clientAddress) attributes[ATTR_CLIENT_ADDRESS] = facts.clientAddress;
+  if (facts.clientPort) attributes[ATTR_CLIENT_PORT] = facts.clientPort;
   return tracer.startSpan(`tools/call ${facts.tool}`, { kind: SpanKind.SERVER, attributes, links: sanitizeLinks(links) }, sanitizeParent(parent));
 }
 
 /**
  * The SERVER span of a tools/call the SDK handed us, parented per SEP-414
  * (`_meta` first, then the HTTP header; the other linked). Returns the parent
- * context too: the handler runs under it.
+ * context too: the handler runs under it. `parentOverride` replaces the
+ * choice (a later round of a multi-round-trip call joins its first round's trace).
  */
 export function startCallSpan(
   tracer: Tracer,
@@ -50,8 +70,9 @@ export function startCallSpan(
   info: ToolRequestInfo,
   callId: string,
   toolNameSha256?: string,
+  parentOverride?: { parent: Context; links: Link[] | undefined },
 ): { span: Span; parent: Context } {
-  const { parent, links } = chooseParent(info);
+  const { parent, links } = parentOverride ?? chooseParent(info);
   const span = startToolSpan(
     tracer,
     {
@@ -64,6 +85,9 @@ export function startCallSpan(
       tenantId: info.principal?.tenantId ?? '',
       agentId: info.principal?.agentId ?? '',
       callId,
+      clientAddress: info.host?.clientAddress,
+      clientPort: info.host?.clientPort,
+      httpVersion: info.host?.httpVersion,
     },
     parent,
     links,
@@ -73,6 +97,36 @@ export function startCallSpan(
 
 /** Marks a failed call. The description is the error type, never a message. */
 export function failSpan(span: Span, errorType: string): void {
-  span.setAttribute('error.type', errorType);
+  span.setAttribute(ATTR_ERROR_TYPE, errorType);
   span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
 }
+
+/**
+ * A call answered with an `isError` tool result (a refusal, a failure turned
+ * into a safe answer, or the tool's own business error): `error.type` is the
+ * conventions' `tool_error`, the internal class and code go in mcptrail's
+ * own attributes (a dashboard can still tell a rate limit from a timeout).
+ */
+export function failToolResult(span: Span, errorClass: string, errorCode: string, outcome: string): void {
+  failSpan(span, TOOL_ERROR_TYPE);
+  span.setAttribute('mcptrail.outcome', outcome);
+  if (errorClass) span.setAttribute('mcptrail.error.class', errorClass);
+  if (errorCode) span.setAttribute('mcptrail.error.code', errorCode);
+}
+
+/**
+ * A call answered with a JSON-RPC error: `error.type` and
+ * `rpc.response.status_code` are its code as a string. Caller faults
+ * (semconv MCP: parse, invalid request, method not found, invalid params,
+ * resource not found) leave the status unset on the server side.
+ */
+export function failRpc(span: Span, code: number, errorClass?: string): void {
+  const text = String(code);
+  span.setAttribute(ATTR_ERROR_TYPE, text);
+  span.setAttribute(ATTR_RPC_RESPONSE_STATUS_CODE, text);
+  if (errorClass) span.setAttribute('mcptrail.error.class', errorClass);
+  if (!CALLER_FAULT_CODES.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: text });
+}
+
+/** JSON-RPC codes that are the caller's fault on the server side (semconv MCP, genai PR #404). */
+export const CALLER_FAULT_CODES: ReadonlySet<number> = new Set([-32700, -32600, -32601, -32602, -32002]);

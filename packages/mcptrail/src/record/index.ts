@@ -1,4 +1,4 @@
-export { CallRecordSchema, emptyRecord, OUTCOMES, AUTH_METHODS, RATE_LIMIT_BUDGETS, FIELDS, FIELD_NAMES, clickhouseColumns, fieldSince } from './schema.js';
+export { CallRecordSchema, emptyRecord, OUTCOMES, RECORD_KINDS, AUTH_METHODS, RATE_LIMIT_BUDGETS, FIELDS, FIELD_NAMES, clickhouseColumns, fieldSince } from './schema.js';
 export type { CallRecord, Outcome, FieldName } from './schema.js';
 export { summarizeArgs, canonicalJson, MAX_SUMMARY_BYTES } from './redact.js';
 export type { RedactRules } from './redact.js';

@@ -24,8 +24,16 @@ export const OUTCOMES = [
    * idempotency key is answered with it too (then `idempotent_replay`).
    */
   'interrupted',
+  /** A round of a multi-round-trip call that ended by asking the client for input (`input_required`); the logical call goes on in its next round. */
+  'input_required',
+  /** A task (or job) stopped because its caller cancelled it (`tasks/cancel`). */
+  'cancelled',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+
+/** What a record accounts for (see `record_kind`). */
+export const RECORD_KINDS = ['call', 'task'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export const AUTH_METHODS = ['jwt', 'api_key', 'bearer', 'none'] as const;
 /** `address`: the HTTP edge's budget for unauthenticated requests per client address. */
@@ -96,6 +104,40 @@ export const FIELDS = {
    * call, and a record an older library spooled still validates.
    */
   calls_in_request: { zod: count.default(1), ch: 'UInt32 DEFAULT 1 CODEC(T64, ZSTD(1))', since: 4 },
+  // Migration 7: the protocol era, the client, multi-round-trip calls and tasks. Each has a default (in zod
+  // and in the column), so a record an older library spooled still validates and reads as what it was.
+  /** The MCP revision the request was served under (`2026-07-28`, `2025-11-25`, …); '' when unknown. */
+  protocol_version: { zod: str(32).default(''), ch: 'LowCardinality(String)', since: 7 },
+  /**
+   * The client's declared name and version: from the request's `_meta` clientInfo (2026-07-28), else from
+   * the `initialize` the client sent (a stateless legacy tools/call carries none: the edge remembers the
+   * principal's last one). Caller-declared text, clipped; never used for identity.
+   */
+  client_name: { zod: str(128).default(''), ch: 'LowCardinality(String) CODEC(ZSTD(1))', since: 7 },
+  client_version: { zod: str(64).default(''), ch: 'LowCardinality(String) CODEC(ZSTD(1))', since: 7 },
+  /** The JSON-RPC method the record accounts for; every record written before the field existed was a tools/call. */
+  mcp_method: { zod: str(64).default('tools/call'), ch: "LowCardinality(String) DEFAULT 'tools/call'", since: 7 },
+  /**
+   * `call`: one executed request (or one refused request, or the edge's summary of requests refused unread).
+   * `task`: the work a task (or job) did after the call that started it returned — its completion, failure
+   * or cancellation — with the task's own upstream counters and duration, linked by `task_id`.
+   */
+  record_kind: { zod: z.enum(RECORD_KINDS).default('call'), ch: "LowCardinality(String) DEFAULT 'call'", since: 7 },
+  /** The task (2026-07-28 tasks extension) or job (`start_*` tools) this record starts or ends; ''. */
+  task_id: { zod: str(128).default(''), ch: 'String CODEC(ZSTD(1))', since: 7 },
+  /**
+   * The logical call this record is a round of: the `call_id` of its first round. A multi-round-trip call
+   * (`input_required`, then a retry with the answers on a fresh request id) is one logical call of several
+   * records, one per round that ran; a call of one round has its own `call_id` here ('' in records written
+   * before the field existed: read it as `call_id`).
+   */
+  logical_call_id: { zod: str(64).default(''), ch: 'String CODEC(ZSTD(1))', since: 7 },
+  /** 1 for a logical call's first request, n for its n-th round (the retry carrying the answers of round n-1). */
+  round: { zod: count.max(10_000).default(1), ch: 'UInt16 DEFAULT 1', since: 7 },
+  /** What a round that answered `input_required` asked the client, redacted like arguments (JSON); ''. */
+  input_requests_summary: { zod: str(4096).default(''), ch: 'String CODEC(ZSTD(3))', since: 7 },
+  /** What the client answered (the `inputResponses` a round carried), redacted like arguments (JSON); ''. */
+  input_responses_summary: { zod: str(4096).default(''), ch: 'String CODEC(ZSTD(3))', since: 7 },
 } satisfies Record<string, Field>;
 
 export type FieldName = keyof typeof FIELDS;
@@ -155,5 +197,15 @@ export function emptyRecord(): CallRecord {
     idempotent_replay: false,
     args_summary: '{}',
     calls_in_request: 1,
+    protocol_version: '',
+    client_name: '',
+    client_version: '',
+    mcp_method: 'tools/call',
+    record_kind: 'call',
+    task_id: '',
+    logical_call_id: '',
+    round: 1,
+    input_requests_summary: '',
+    input_responses_summary: '',
   };
 }

@@ -59,4 +59,4 @@ export {
   type CircuitBreakersOptions,
   type BreakerStateChange,
 } from './resilience/index.js';
-export { Jobs, JobLimitError, type JobsOptions, type JobStatus } from './jobs/index.js';
+export { Jobs, JobCancelledError, JobLimitError, type JobsOptions, type JobStartOptions, type JobStatus } from './jobs/index.js';

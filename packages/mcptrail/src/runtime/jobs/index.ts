@@ -1,1 +1,1 @@
-export { JobLimitError, Jobs, type JobState, type JobStatus, type JobsOptions, type SafeJobError } from './jobs.js';
+export { JobCancelledError, JobLimitError, Jobs, type JobStartOptions, type JobState, type JobStatus, type JobsOptions, type SafeJobError } from './jobs.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-export type JobState = 'running' | 'succeeded' | 'failed';
+export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** What the agent sees of a failure: a code and a fixed message, never the thrown message. */
 export interface SafeJobError {
@@ -14,6 +14,22 @@ export interface JobStatus {
   error?: SafeJobError;
   startedAt: string;
   finishedAt?: string;
+}
+
+export interface JobStartOptions {
+  /** Who may read and cancel the job besides its tenant (e.g. the agent); checked when given to `status`/`cancel`. */
+  owner?: string;
+  /** Called once when the job settles: its final status and, for a failure, what it threw. */
+  onSettled?: (status: JobStatus, error: unknown) => void;
+}
+
+/** The abort reason of a cancelled job. */
+export class JobCancelledError extends Error {
+  override readonly name = 'JobCancelledError';
+  readonly code = 'job_cancelled';
+  constructor() {
+    super('the job was cancelled');
+  }
 }
 
 export interface JobsOptions {
@@ -37,8 +53,10 @@ export class JobLimitError extends Error {
 
 interface Job {
   tenantId: string;
+  owner: string | undefined;
   status: JobStatus;
   expiresAt: number;
+  controller: AbortController;
 }
 
 const CODE = /^[a-z][a-z0-9_.-]{0,63}$/i;
@@ -69,7 +87,12 @@ export class Jobs {
     this.safeError = options.safeError ?? defaultSafeError;
   }
 
-  start(tenantId: string, fn: (signal: AbortSignal) => Promise<unknown>): { job_id: string } {
+  /** The longest a job can be read from its start: its run time and then its retention. */
+  get lifetimeMs(): number {
+    return this.maxRuntimeMs + this.ttlMs;
+  }
+
+  start(tenantId: string, fn: (signal: AbortSignal) => Promise<unknown>, opts: JobStartOptions = {}): { job_id: string } {
     this.sweep();
     const running = this.running.get(tenantId) ?? 0;
     if (running >= this.maxRunning) throw new JobLimitError();
@@ -77,22 +100,25 @@ export class Jobs {
 
     const jobId = randomUUID();
     const status: JobStatus = { state: 'running', startedAt: new Date().toISOString() };
-    const job: Job = { tenantId, status, expiresAt: Infinity };
+    const controller = new AbortController();
+    const job: Job = { tenantId, owner: opts.owner, status, expiresAt: Infinity, controller };
     this.jobs.set(jobId, job);
 
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.maxRuntimeMs);
+    const timer = setTimeout(() => controller.abort(Object.assign(new Error('job timeout'), { code: 'job_timeout' })), this.maxRuntimeMs);
     timer.unref();
-    const timedOut = new Promise<never>((_, reject) =>
-      controller.signal.addEventListener('abort', () => reject(Object.assign(new Error('job timeout'), { code: 'job_timeout' }))),
-    );
-    Promise.race([Promise.resolve().then(() => fn(controller.signal)), timedOut])
+    const stopped = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
+    Promise.race([Promise.resolve().then(() => fn(controller.signal)), stopped])
       .then(
         (result) => {
           job.status = { ...status, state: 'succeeded', result, finishedAt: new Date().toISOString() };
+          opts.onSettled?.(job.status, undefined);
         },
         (err: unknown) => {
-          job.status = { ...status, state: 'failed', error: this.safeError(err), finishedAt: new Date().toISOString() };
+          const cancelled = err instanceof JobCancelledError;
+          job.status = cancelled
+            ? { ...status, state: 'cancelled', finishedAt: new Date().toISOString() }
+            : { ...status, state: 'failed', error: this.safeError(err), finishedAt: new Date().toISOString() };
+          opts.onSettled?.(job.status, err);
         },
       )
       .finally(() => {
@@ -105,15 +131,31 @@ export class Jobs {
     return { job_id: jobId };
   }
 
-  /** undefined for unknown, expired and other tenants' jobs alike, so ids leak nothing. */
-  status(tenantId: string, jobId: string): JobStatus | undefined {
+  /** undefined for unknown, expired and other tenants' (or, with `owner`, other owners') jobs alike, so ids leak nothing. */
+  status(tenantId: string, jobId: string, owner?: string): JobStatus | undefined {
+    return this.find(tenantId, jobId, owner)?.status;
+  }
+
+  /**
+   * Asks a running job to stop (its signal aborts with a JobCancelledError;
+   * it ends `cancelled` unless it finishes first). False for jobs `status`
+   * would not show; true (and nothing changes) for one already finished.
+   */
+  cancel(tenantId: string, jobId: string, owner?: string): boolean {
+    const job = this.find(tenantId, jobId, owner);
+    if (!job) return false;
+    if (job.status.state === 'running') job.controller.abort(new JobCancelledError());
+    return true;
+  }
+
+  private find(tenantId: string, jobId: string, owner: string | undefined): Job | undefined {
     const job = this.jobs.get(jobId);
-    if (!job || job.tenantId !== tenantId) return undefined;
+    if (!job || job.tenantId !== tenantId || (owner !== undefined && job.owner !== undefined && job.owner !== owner)) return undefined;
     if (job.expiresAt <= Date.now()) {
       this.jobs.delete(jobId);
       return undefined;
     }
-    return job.status;
+    return job;
   }
 
   private sweep(): void {
