@@ -253,6 +253,8 @@ describe('audit MCP server: tenants', () => {
       assert.equal(r.structuredContent?.error, 'other_tenant');
       assert.match(inside(r).body, /reads tenant "acme" only/);
     }
+    const v1 = await ask(ACME, 'audit_search_calls', { tenant: 'globex' }, 'v1');
+    assert.equal(v1.structuredContent?.error, 'other_tenant', 'the v1 client takes the error result too');
     // By id: "not found", the same answer as for an id that does not exist.
     const hidden = await s.call('audit_explain_call', { call_id: globexRecord.call_id });
     const missing = await s.call('audit_explain_call', { call_id: '00000000-0000-4000-8000-000000000000' });
@@ -309,6 +311,13 @@ describe('audit MCP server: tenants', () => {
       const r = await ask(ACME, 'audit_explain_call', args);
       assert.equal(r.isError, true, JSON.stringify(args));
     }
+    // Audit inputs are small: a body past 64 KiB is refused unread.
+    const big = await fetch(`${c.base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${ACME}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'audit_search_calls', arguments: { tool: 'x'.repeat(70_000) } } }),
+    });
+    assert.equal(big.status, 413);
   });
 
   test('no token or an unknown one: 401 with a challenge; the client cannot connect', async () => {
@@ -333,9 +342,10 @@ describe('audit MCP server: its own trail', () => {
     assert.equal(auditCalls, before + 1);
     await c.collector.flush();
     const records = await c.store.query<{ call_id: string; tool: string; tenant_id: string; agent_id: string; auth_method: string; scope_required: string; span_id: string; trace_id: string; args_summary: string }>(
-      `SELECT call_id, tool, tenant_id, agent_id, auth_method, scope_required, span_id, trace_id, args_summary FROM ${TABLES.toolCalls} WHERE service = 'mcptrail-audit' AND auth_method = 'api_key'`,
+      `SELECT call_id, tool, tenant_id, agent_id, auth_method, scope_required, span_id, trace_id, args_summary FROM ${TABLES.toolCalls} WHERE service = 'mcptrail-audit' AND auth_method = 'api_key' AND tool != ''`,
     );
-    // Every call this file made with a token, once (a rejected argument is a tool_error record too): nothing recursed.
+    // Every call this file made with a token, once (a rejected argument is a tool_error record too): nothing
+    // recursed. (tool '' is the edge's per-minute summary of the oversized body refused unread.)
     assert.equal(records.length, auditCalls, `${records.length} records for ${auditCalls} calls`);
     assert.equal(new Set(records.map((r) => r.call_id)).size, records.length);
     const latest = records.find((r) => r.tool === 'audit_search_calls' && r.args_summary.includes('"value":"crm.issue_refund"') && r.tenant_id === 'acme');
@@ -354,6 +364,8 @@ describe('audit MCP server: its own trail', () => {
     });
     // The seam (audit-mcp/instrumentation.ts): the pipeline's spans come from the audit server's own provider, not the demo's global SDK.
     assert.ok(spans.every((s) => s.ServiceName === 'mcptrail-audit'), [...new Set(spans.map((s) => s.ServiceName))].join());
+    const attributes = await c.store.query<{ a: string }>(`SELECT toJSONString(SpanAttributes) AS a FROM ${TABLES.otelTraces} WHERE ServiceName = 'mcptrail-audit'`);
+    assert.ok(attributes.length > 0 && !attributes.some((r) => [ACME, GLOBEX, OPERATOR].some((t) => r.a.includes(t))), 'no token in any span');
     const bySpan = new Set(spans.map((s) => s.SpanId));
     assert.ok(records.every((r) => bySpan.has(r.span_id)), 'each record has its SERVER span');
 

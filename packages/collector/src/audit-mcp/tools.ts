@@ -37,8 +37,8 @@ import {
   TRACE_MAX_SPANS,
   TenantHealthInput,
   TenantHealthOutput,
+  CallSummary,
   type AlertOut,
-  type CallSummary,
 } from './schemas.js';
 
 export const AUDIT_SERVICE = 'mcptrail-audit';
@@ -221,25 +221,9 @@ function answering<A>(handler: (args: A, reader: Reader) => Promise<Answer>) {
   };
 }
 
+/** The schema's fields of a stored record (zod drops the rest, and checks the types the SDK will check). */
 function summary(c: CallRecord): CallSummary {
-  return {
-    call_id: c.call_id,
-    ts: c.ts,
-    service: c.service,
-    tool: c.tool,
-    tenant_id: c.tenant_id,
-    agent_id: c.agent_id,
-    subject: c.subject,
-    auth_method: c.auth_method,
-    outcome: c.outcome,
-    error_class: c.error_class,
-    error_code: c.error_code,
-    duration_ms: Number(c.duration_ms),
-    trace_id: c.trace_id,
-    idempotent_replay: Boolean(c.idempotent_replay),
-    rate_limited: Boolean(c.rate_limited),
-    args_summary: c.args_summary,
-  };
+  return CallSummary.parse(c);
 }
 
 /** NaN and infinities are not JSON: a value the rule could not compute is null. */
