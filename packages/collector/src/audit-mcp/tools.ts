@@ -14,7 +14,7 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import type { CallRecord } from 'mcptrail/record';
 import type { ToolPolicy } from 'mcptrail/instrument';
-import { cursorOf, explainCall, getTrace, listCalls, tenantHealth, type TenantHealth } from '../audit/index.js';
+import { cursorOf, DEFAULT_SINCE, explainCall, getTrace, listCalls, tenantHealth, type TenantHealth } from '../audit/index.js';
 import { selectAlerts, type AlertsSource } from '../alerts/api.js';
 import type { AlertView } from '../alerts/evaluator.js';
 import type { Store } from '../store/index.js';
@@ -98,7 +98,7 @@ export function buildAuditServer(deps: AuditToolDeps): McpServer {
     answering(async (args, reader) => {
       const tenant = tenantToRead(reader, args.tenant);
       const limit = args.limit ?? SEARCH_DEFAULT_LIMIT;
-      const since = args.since ?? '1h';
+      const since = args.since ?? DEFAULT_SINCE;
       const calls = await listCalls(store, { tool: args.tool, tenant, agent: args.agent, outcome: args.outcome, since, limit, before: args.cursor });
       const nextCursor = calls.length === limit ? cursorOf(calls[calls.length - 1]!) : null;
       const head = `${calls.length} call(s) of ${tenant === undefined ? 'all tenants' : `tenant ${tenant}`} in the last ${since}, newest first${describeFilters(args)}`;
@@ -115,7 +115,7 @@ export function buildAuditServer(deps: AuditToolDeps): McpServer {
       title: 'Get a trace',
       description:
         "One trace's spans (agent → MCP server → upstream requests, with status and duration) and its call records. " +
-        'Spans arrive within seconds of a call; an empty answer right after a call may fill in shortly. ' +
+        'Spans arrive within seconds of a call: asked right away, a trace may still lack some. ' +
         DATA_NOTE,
       inputSchema: GetTraceInput,
       outputSchema: GetTraceOutput,
