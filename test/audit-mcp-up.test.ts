@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { until } from './support/until.js';
 
 const CLI = join(import.meta.dirname, '..', 'packages', 'collector', 'bin', 'mcptrail.js');
 const ACME = `acme-read-${randomBytes(12).toString('hex')}`;
@@ -35,15 +36,7 @@ let up: ChildProcess;
 let output = '';
 let demo: DemoFile;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- mcptrail up output ---\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>) => until(what, fn, { timeoutMs: 60_000, context: () => `--- mcptrail up output ---\n${output}` });
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'mcptrail-audit-up-'));

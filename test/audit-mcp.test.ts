@@ -31,6 +31,7 @@ import { verifyLedger } from '../packages/collector/src/audit/index.js';
 import { startDemo, type Demo } from '../packages/collector/src/demo/index.js';
 import { TABLES } from '../packages/collector/src/store/index.js';
 import { callRecord, ndjson, postRecords, startTestCollector, type TestCollector } from './support/reliability-collector.js';
+import { until } from './support/until.js';
 
 const ACME = `acme-reader-${randomBytes(8).toString('hex')}`;
 const GLOBEX = `globex-reader-${randomBytes(8).toString('hex')}`;
@@ -90,16 +91,6 @@ async function ask(token: string, name: string, args: Record<string, unknown>, f
     return await session.call(name, args);
   } finally {
     await session.close();
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
