@@ -229,7 +229,10 @@ describe('console pages', () => {
     assert.equal(asset.status, 200);
     assert.match(asset.headers.get('cache-control')!, /immutable/);
     assert.equal((await fetch(`${c.base}/assets/../index.html`)).status, 404);
-    assert.equal((await fetch(`${c.base}/mcp`)).status, 404);
+    // /mcp is the audit MCP server's (POST only), never a console page.
+    const mcp = await fetch(`${c.base}/mcp`);
+    assert.equal(mcp.status, 405);
+    assert.doesNotMatch(await mcp.text(), /console test build/);
     assert.equal((await fetch(`${c.base}/healthz`)).status, 200);
   });
 

@@ -6,7 +6,8 @@
  * by the client leaving). Each call's record (agent, tenant, tool, outcome)
  * and SERVER span must then be in a real collector's store: one line of
  * instrument() in four hosts — SDK v1 on express, SDK v2 createMcpHandler,
- * stdio, and the fastify plugin.
+ * stdio, and the fastify plugin. And the audit MCP client example, asking a
+ * collector's /mcp with a tenant read token.
  */
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -22,7 +23,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { TABLES } from '../packages/collector/src/store/index.js';
 import { newSigningKey, sign, startJwksServer, type JwksServer } from './support/auth-keys.js';
-import { startTestCollector, type TestCollector } from './support/reliability-collector.js';
+import { callRecord, ndjson, postRecords, startTestCollector, type TestCollector } from './support/reliability-collector.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const EXAMPLES = join(ROOT, 'examples');
@@ -30,6 +31,7 @@ const NODE_ARGS = ['--unhandled-rejections=strict', '--conditions=mcptrail-sourc
 const ISSUER = 'https://idp.example.test';
 const AUDIENCE = 'https://mcp.example.test/mcp';
 const MAX_LINES = 20;
+const AUDIT_CLIENT = 'audit-mcp-client.ts';
 
 let collector: TestCollector;
 let jwks: JwksServer;
@@ -119,7 +121,7 @@ const HTTP_EXAMPLES = [
 describe('README library examples', () => {
   test('each example is at most 20 lines and appears verbatim in the README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    for (const file of [...HTTP_EXAMPLES.map((e) => e.file), 'stdio.ts']) {
+    for (const file of [...HTTP_EXAMPLES.map((e) => e.file), 'stdio.ts', AUDIT_CLIENT]) {
       const source = readFileSync(join(EXAMPLES, file), 'utf8').trimEnd();
       assert.ok(source.split('\n').length <= MAX_LINES, `${file}: ${source.split('\n').length} lines`);
       assert.ok(readme.includes(`\`\`\`ts\n${source}\n\`\`\``), `README.md includes examples/${file} as a \`\`\`ts block`);
@@ -162,5 +164,31 @@ describe('README library examples', () => {
     const { record, span } = await storedCall(tp.traceId);
     assert.deepEqual(record, { tool: 'notes.search', agent_id: 'examples-stdio-client', tenant_id: 'acme', auth_method: 'none', outcome: 'ok', service: 'notes-mcp' });
     assert.deepEqual(span, { SpanName: 'tools/call notes.search', SpanKind: 'Server', ServiceName: 'notes-mcp' });
+  });
+});
+
+describe('README audit MCP example', () => {
+  test(`${AUDIT_CLIENT}: a tenant read token finds the last refund of its tenant and who issued it`, async () => {
+    const acmeToken = `acme-read-${randomBytes(12).toString('hex')}`;
+    // A second collector on the same store (one data directory per process), with read tokens.
+    const reads = await startTestCollector({ store: collector.store, readTokens: { [acmeToken]: { tenant: 'acme' } } });
+    try {
+      const older = new Date(Date.now() - 30_000).toISOString();
+      const refunds = [
+        callRecord({ tenant_id: 'acme', agent_id: 'acme-billing-bot', tool: 'crm.issue_refund', scope_required: 'refunds:write', ts: older }),
+        // Newer, and another tenant's: the token must not see it.
+        callRecord({ tenant_id: 'globex', agent_id: 'globex-refunder', tool: 'crm.issue_refund' }),
+      ];
+      assert.equal((await postRecords(reads.base, ndjson(refunds))).status, 200);
+      const { stdout } = await promisify(execFile)(process.execPath, [...NODE_ARGS, join(EXAMPLES, AUDIT_CLIENT)], {
+        cwd: ROOT,
+        env: { ...process.env, MCPTRAIL_COLLECTOR_URL: reads.base, MCPTRAIL_READ_TOKEN: acmeToken },
+      });
+      assert.match(stdout, /^the last refund was issued by acme-billing-bot:\nwho: agent acme-billing-bot of tenant acme/);
+      assert.match(stdout, /scopes: needed refunds:write/);
+      assert.ok(!stdout.includes('globex'), stdout);
+    } finally {
+      await reads.collector.close();
+    }
   });
 });

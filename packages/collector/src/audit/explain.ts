@@ -30,6 +30,8 @@ export interface CallExplanation {
   tenant: string;
   tool: string;
   who: { agent: string; subject: string; authMethod: string; sessionId: string };
+  /** The recorded argument summary (redacted at the source: types, lengths, hashes; values only of allow-listed fields). */
+  args: string;
   scopes: { required: string; granted: string[]; allowed: boolean };
   pipeline: {
     rateLimited: boolean;
@@ -126,6 +128,7 @@ function describe(c: CallRecord, upstream: UpstreamStep[]): CallExplanation {
     tenant: c.tenant_id,
     tool: c.tool,
     who: { agent: c.agent_id, subject: c.subject, authMethod: c.auth_method, sessionId: c.session_id },
+    args: c.args_summary,
     scopes: { required: c.scope_required, granted, allowed },
     pipeline: {
       rateLimited: c.rate_limited,
@@ -147,6 +150,7 @@ function lines(e: Omit<CallExplanation, 'lines'>): string[] {
   const p = e.pipeline;
   const out = [
     `who: agent ${e.who.agent || '(none)'}${e.who.subject ? ` (subject ${e.who.subject})` : ''} of tenant ${e.tenant || '(none)'}, authenticated by ${e.who.authMethod}, called ${e.tool} at ${e.ts}`,
+    `arguments (redacted): ${e.args && e.args !== '{}' ? e.args : 'none'}`,
     `scopes: ${e.scopes.required ? `needed ${e.scopes.required}` : 'no scope needed'}; granted ${e.scopes.granted.length ? e.scopes.granted.join(' ') : 'none'}${e.scopes.allowed ? '' : ' → refused'}`,
     `limits: ${p.rateLimited ? `rate-limited by the ${p.rateLimitBudget || 'unknown'} budget` : 'within rate limits'}`,
     `budget: ${p.budgetMs.total > 0 ? `used ${p.budgetMs.used} of ${p.budgetMs.total} ms` : 'no deadline budget'}`,

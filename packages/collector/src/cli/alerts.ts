@@ -17,6 +17,11 @@ const SERIES_LABELS_HIDDEN = new Set(['alertname', 'grafana_folder', 'rule_uid',
 export async function alertsCommand(source: AlertsStateSource, json: boolean): Promise<string> {
   const snapshot = await source.snapshot();
   if (json) return JSON.stringify(snapshot, null, 2);
+  return alertsText(snapshot);
+}
+
+/** The alerts as a table, and the rules' health (also the text form of the audit_list_alerts MCP tool). */
+export function alertsText(snapshot: AlertsSnapshot): string {
   if (snapshot.evaluatedAt === null) return 'the alert evaluator has not run yet (is it enabled in the collector?)';
   const lines: string[] = [];
   if (snapshot.alerts.length === 0) lines.push('no alerts firing or pending');

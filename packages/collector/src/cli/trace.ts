@@ -11,6 +11,11 @@ export async function traceCommand(reader: AuditReader, traceId: string, json: b
   if (!isTraceId(traceId)) throw new CliError(`"${traceId}" is not a trace id: expected 32 lowercase hex characters`, 2);
   const view = await reader.getTrace(traceId);
   if (json) return JSON.stringify(view, null, 2);
+  return traceText(traceId, view);
+}
+
+/** The trace as a span tree and its records (also the text form of the audit_get_trace MCP tool). */
+export function traceText(traceId: string, view: TraceView): string {
   if (view.spans.length === 0 && view.calls.length === 0) return `trace ${traceId}: nothing stored (yet). Spans arrive within a few seconds of the call.`;
 
   const lines = [`trace ${traceId}: ${view.spans.length} span(s), ${view.calls.length} call record(s)`];

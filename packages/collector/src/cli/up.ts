@@ -3,12 +3,13 @@
  * --demo the CRM MCP server, its upstream and synthetic agents, all on
  * loopback. Stops cleanly on SIGINT/SIGTERM, flushing what is in flight.
  */
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { openStore, migrate, type Retention } from '../store/index.js';
 import { createCollector, readTokensFromEnv } from '../collector/index.js';
 import { startDemo, type Demo } from '../demo/index.js';
 import { AlertEvaluator, alertmanagerNotifier, webhookNotifier, type Notifier } from '../alerts/index.js';
 import type { CliConfig } from './config.js';
+import { AUDIT_TOOLS } from '../audit-mcp/index.js';
 
 export interface UpOptions {
   demo: boolean;
@@ -29,7 +30,14 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   if (config.alertmanagerUrl) notifiers.push(alertmanagerNotifier({ url: config.alertmanagerUrl }));
   if (config.alertWebhookUrl) notifiers.push(webhookNotifier({ url: config.alertWebhookUrl }));
   const evaluator = new AlertEvaluator({ store, notifiers });
-  const collector = await createCollector({ store, ingestToken: config.ingestToken, readToken: config.readToken, alerts: evaluator });
+  const collector = await createCollector({
+    store,
+    ingestToken: config.ingestToken,
+    readToken: config.readToken,
+    alerts: evaluator,
+    // The audit server's own records are on disk before its calls answer, like any instrumented server's.
+    auditMcp: { spoolDir: join(config.dataDir, 'audit-mcp-spool') },
+  });
   await collector.app.listen({ host: opts.host, port: opts.port });
   const address = collector.app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -54,8 +62,9 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   print('mcptrail is up');
   print(`  console       ${collectorUrl}/  (fleet, tenants, calls, traces and alerts in the browser)`);
   print(`  collector     ${collectorUrl}  (OTLP ${collectorUrl}/v1/traces and /v1/metrics, records /v1/records, audit API /api/calls)`);
-  print(`  store         ${where}`);
   const readsOpen = !config.readToken && Object.keys(readTokensFromEnv()).length === 0;
+  print(`  audit MCP     ${collectorUrl}/mcp  (${AUDIT_TOOLS.length} tools: ${AUDIT_TOOLS.join(', ')}; ${readsOpen ? 'open to loopback clients, no token' : 'bearer: a read token'})`);
+  print(`  store         ${where}`);
   if (readsOpen && !LOOPBACK.has(opts.host)) {
     print(`  warning       reads are open (no MCPTRAIL_READ_TOKEN or MCPTRAIL_READ_TOKENS) and the collector listens on ${opts.host}: whoever reaches it reads the audit trail`);
   }
@@ -77,6 +86,7 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   print('  npx mcptrail alerts                         # what the alert rules see now');
   print('  npx mcptrail export --tenant acme --since 1h --out ./export   # data files + manifest with sha256');
   print('  npx mcptrail verify --tenant acme           # the tamper-evidence ledger against the stored rows');
+  print(`Or point an MCP client at ${collectorUrl}/mcp${readsOpen ? '' : ' (bearer: a read token)'} and ask "which agent issued the last refund?".`);
   print('Ctrl-C stops everything.');
 
   return async () => {

@@ -26,6 +26,7 @@ import { otlpReceiver } from './receivers/otlp.js';
 import { recordsReceiver } from './receivers/records.js';
 import { BatchWriter, DEFAULT_BATCH, type BatchOptions, type WriterStats } from './writer.js';
 import { TABLES } from '../store/index.js';
+import { mountAuditMcp, type AuditMcp, type AuditMcpOptions } from '../audit-mcp/index.js';
 
 export interface CollectorOptions {
   store: Store;
@@ -46,11 +47,13 @@ export interface CollectorOptions {
   alerts?: AlertsSource;
   /** The console at `/` (default: the @mcptrail/console build); `false` serves no pages. */
   console?: { distDir?: string } | false;
+  /** The audit MCP server at `/mcp` (default on; its own records in memory until stored unless `spoolDir`); `false`: none. */
+  auditMcp?: AuditMcpOptions | false;
 }
 
 export interface Collector {
   app: FastifyInstance;
-  /** Writes every pending batch now. */
+  /** Writes every pending batch now (the audit MCP server's own records and spans included). */
   flush(): Promise<void>;
   /** The writer's counters (pending rows, retries, duplicates skipped, dedup lookup time). */
   stats(): WriterStats;
@@ -105,15 +108,29 @@ export async function createCollector(opts: CollectorOptions): Promise<Collector
   });
   await app.register(consoleSession(tokens));
   if (opts.console !== false) await app.register(consoleStatic(opts.console?.distDir ?? CONSOLE_DIST));
+  const auditMcp: AuditMcp | undefined =
+    opts.auditMcp === false ? undefined : await mountAuditMcp(app, { store: opts.store, writer, tokens, alerts: opts.alerts, logger: opts.logger }, opts.auditMcp);
 
-  // Shutdown: refuse new rows (503 + Retry-After) and send every pending batch now, so requests in
-  // flight (which fastify waits for) are answered without waiting for a batch timer; then a last flush.
-  app.addHook('preClose', async () => writer.close());
-  app.addHook('onClose', async () => writer.flush());
+  // Shutdown: the audit server's own records and spans go in first; then refuse new rows (503 +
+  // Retry-After) and send every pending batch now, so requests in flight (which fastify waits for)
+  // are answered without waiting for a batch timer; then a last flush. (An audit call still running
+  // here keeps its record in the audit server's spool, when it has one, for the next start.)
+  app.addHook('preClose', async () => {
+    await auditMcp?.drain();
+    await writer.close();
+  });
+  app.addHook('onClose', async () => {
+    await writer.flush();
+    await auditMcp?.close();
+  });
 
   return {
     app,
-    flush: () => writer.flush(),
+    // The audit MCP server's own records and spans first: they enter the writer there.
+    flush: async () => {
+      await auditMcp?.drain();
+      await writer.flush();
+    },
     stats: () => writer.stats(),
     close: () => app.close(),
   };

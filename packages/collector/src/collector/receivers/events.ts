@@ -13,9 +13,14 @@ import { contentToken } from '../writer.js';
 export function eventsReceiver(store: Store, limits: BodyLimits) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post('/v1/events', async (req, reply) => {
-      const { ndjson, count } = validateEvents(await readBody(req, limits));
-      if (count > 0) await store.insertNDJSON(TABLES.pipelineEvents, ndjson, { dedupToken: contentToken(ndjson) });
-      return reply.code(200).send({ accepted: count });
+      return reply.code(200).send({ accepted: await storeEvents(store, await readBody(req, limits)) });
     });
   };
+}
+
+/** Validates an NDJSON body of events and stores it (also what the collector's own shippers report through). */
+export async function storeEvents(store: Store, body: Buffer): Promise<number> {
+  const { ndjson, count } = validateEvents(body);
+  if (count > 0) await store.insertNDJSON(TABLES.pipelineEvents, ndjson, { dedupToken: contentToken(ndjson) });
+  return count;
 }
