@@ -178,7 +178,7 @@ describe('audit MCP server: the tools', () => {
       assert.ok(refund, 'the refund is found');
       assert.deepEqual([refund.agent_id, refund.tenant_id, refund.tool], ['acme-billing-bot', 'acme', 'crm.issue_refund']);
       assert.equal(found.structuredContent.tenant, 'acme');
-      assert.match(inside(found).body, /acme-billing-bot\s+crm\.issue_refund/);
+      assert.match(inside(found).body, /acme-billing-bot\s+\S+\s+\S+\s+crm\.issue_refund/);
 
       const why = await s.call('audit_explain_call', { call_id: refund.call_id });
       await s.close();
