@@ -324,6 +324,27 @@ describe('audit MCP server: tenants', () => {
     }
     await assert.rejects(connect('not-a-read-token-at-all', 'v1'));
   });
+
+  test("a refused request's record and span are the audit server's own, not the host process's", async () => {
+    // A collector of its own on the same store, closed to drain its records and spans.
+    const own = await startTestCollector({ store: c.store, readTokens: { [`own-${randomBytes(8).toString('hex')}`]: { tenant: 'acme' } } });
+    const requestId = `refused-${randomBytes(4).toString('hex')}`;
+    const res = await fetch(`${own.base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: requestId, method: 'tools/call', params: { name: 'audit_search_calls', arguments: {} } }),
+    });
+    assert.equal(res.status, 401);
+    await own.collector.close();
+    const rows = await c.store.query<{ span_id: string; service: string }>(
+      `SELECT span_id, service FROM ${TABLES.toolCalls} WHERE outcome = 'unauthenticated' AND request_id = {r:String}`,
+      { r: requestId },
+    );
+    assert.deepEqual(rows.map((r) => r.service), ['mcptrail-audit']);
+    // The demo in this process runs a global SDK as crm-mcp: the refusal's span must not be labelled so.
+    const spans = await c.store.query<{ ServiceName: string }>(`SELECT ServiceName FROM ${TABLES.otelTraces} WHERE SpanId = {s:String}`, { s: rows[0]!.span_id });
+    assert.deepEqual(spans.map((s) => s.ServiceName), ['mcptrail-audit']);
+  });
 });
 
 describe('audit MCP server: its own trail', () => {

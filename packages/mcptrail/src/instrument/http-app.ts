@@ -16,7 +16,6 @@
  * policies are given once: the servers the factory builds are instrumented
  * with the same compiled instrumentation the edge checks read.
  */
-import { trace } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -117,7 +116,8 @@ async function mcptrailPlugin(app: FastifyInstance, opts: McpFastifyOptions): Pr
   if (endpoints.has(path)) throw new Error(`mcptrail: an MCP endpoint is already mounted at ${path}`);
   const instr = opts.instrumentation ?? createInstrumentation(opts);
   const policies = instr.options;
-  const tracer = trace.getTracer(policies.tracerName ?? 'mcptrail');
+  // The instrumentation's tracer, so refusals are traced like the calls (a host may give its own provider).
+  const tracer = instr.tracer;
   // A synchronous factory's server is used as is (awaiting it would cost a promise and a tick per request).
   const made = (): McpServerLike | Promise<McpServerLike> => {
     const server = opts.serverFactory();
