@@ -32,6 +32,7 @@ export type {
   IdentityOptions,
   ToolPolicy,
   OutputPolicy,
+  IntentPolicy,
   JobToolSpec,
 } from './instrument/index.js';
 

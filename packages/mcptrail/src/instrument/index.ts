@@ -5,7 +5,7 @@ export type { InstrumentOptions, Instrumentation } from './instrumentation.js';
 export { flush, shutdown } from './process.js';
 export type { AuthInfoLike, PrincipalInit, IdentityOptions } from './identity.js';
 export { SdkShapeError } from './sdk-internals.js';
-export type { ToolPolicy, OutputPolicy } from './policy.js';
+export type { ToolPolicy, OutputPolicy, IntentPolicy } from './policy.js';
 export { registerJobTool, jobToolPolicies, JOB_STATUS_TOOL } from './jobs.js';
 export type { JobToolSpec } from './jobs.js';
 export { limitsEventLogger } from './limits-signal.js';
