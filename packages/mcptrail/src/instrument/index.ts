@@ -11,3 +11,4 @@ export type { JobToolSpec } from './jobs.js';
 export { limitsEventLogger } from './limits-signal.js';
 export { unwrapUntrusted } from './output-safety.js';
 export { META_KEYS as IDEMPOTENCY_META_KEYS, ARGUMENT_KEY as IDEMPOTENCY_ARGUMENT_KEY } from './idempotency-key.js';
+export { INTENT_META_KEY, INTENT_ARGUMENT } from './intent.js';
