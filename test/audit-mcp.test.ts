@@ -117,15 +117,15 @@ before(async () => {
   let refund: Result | undefined;
   for (let attempt = 0; attempt < 3 && (!refund || refund.isError); attempt++) {
     refundTrace = randomBytes(16).toString('hex');
-    refund = (await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-7', amount: 25 }, _meta: { traceparent: `00-${refundTrace}-${randomBytes(8).toString('hex')}-01` } })) as Result;
+    refund = (await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-7', amount: 25, intent: 'Refund the duplicate charge on D-7.' }, _meta: { traceparent: `00-${refundTrace}-${randomBytes(8).toString('hex')}-01` } })) as Result;
   }
   assert.ok(!refund!.isError, unwrapUntrusted(refund!.content[0]!.text));
   // An agent planting an instruction through an allow-listed argument (the refund itself fails or not: it is recorded).
-  await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: DEAL_INJECTION, amount: 1 } });
+  await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: DEAL_INJECTION, amount: 1, intent: 'Refund the deal the ticket names.' } });
   await billing.close();
   // globex's agent lacks refunds:write: a denied refund in the other tenant.
   const globex = await agentClient('globex-sales-agent');
-  await globex.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-2', amount: 10 } }).catch(() => undefined);
+  await globex.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-2', amount: 10, intent: 'Refund D-2 for the cancelled order.' } }).catch(() => undefined);
   await globex.close();
   assert.equal((await postRecords(c.base, ndjson([planted, globexRecord]))).status, 200);
   // The refund's record and its upstream CLIENT span are stored (the demo exports spans every second).

@@ -79,8 +79,8 @@ async function api<T = any>(path: string, token = OPERATOR): Promise<{ status: n
 /** What the test calls, per agent: allowed tools, a denied refund (globex has no refunds scope) and unknown deals. */
 const PLAN: Record<string, Array<[string, Record<string, unknown>]>> = {
   'acme-support-bot': [...Array(5).fill(['crm.search_contacts', { query: 'ada', limit: 3 }]), ['crm.update_deal', { deal_id: 'D-3', stage: 'won' }]],
-  'acme-billing-bot': [['crm.search_contacts', { query: 'grace' }], ['crm.issue_refund', { deal_id: 'D-7', amount: 25 }], ['crm.update_deal', { deal_id: 'NO-SUCH-DEAL', stage: 'lost' }]],
-  'globex-sales-agent': [...Array(3).fill(['crm.search_contacts', { query: 'linus' }]), ['crm.issue_refund', { deal_id: 'D-2', amount: 10 }], ['crm.issue_refund', { deal_id: 'D-4', amount: 12 }]],
+  'acme-billing-bot': [['crm.search_contacts', { query: 'grace' }], ['crm.issue_refund', { deal_id: 'D-7', amount: 25, intent: 'Refund the duplicate charge on D-7 the customer reported.' }], ['crm.update_deal', { deal_id: 'NO-SUCH-DEAL', stage: 'lost' }]],
+  'globex-sales-agent': [...Array(3).fill(['crm.search_contacts', { query: 'linus' }]), ['crm.issue_refund', { deal_id: 'D-2', amount: 10, intent: 'Refund D-2 after the cancelled order.' }], ['crm.issue_refund', { deal_id: 'D-4', amount: 12, intent: 'Refund D-4 for the outage credit.' }]],
   'initech-ops-agent': [...Array(4).fill(['crm.search_contacts', { query: 'ken' }]), ['crm.update_deal', { deal_id: 'NO-SUCH-DEAL', stage: 'won' }]],
 };
 const DRIVEN = Object.values(PLAN).reduce((n, p) => n + p.length, 0);
