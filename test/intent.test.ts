@@ -6,10 +6,14 @@
  * argument is listed; the handler never receives it (even a strict schema
  * accepts the call); `required` refuses a call without one, recorded;
  * `_meta` wins over the argument; a canary in the intent is masked on the
- * record and the span.
+ * record and the span. Then the search: records of real calls, shipped to a
+ * collector on the embedded ClickHouse, found by a word of their intent
+ * through the audit API, the store's reader and the `mcptrail` CLI.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -22,7 +26,10 @@ import { createAuthenticator } from '../packages/mcptrail/src/auth/index.js';
 import { createMcpHttpApp } from '../packages/mcptrail/src/instrument/fastify.js';
 import { INTENT_META_KEY, type ToolPolicy } from '../packages/mcptrail/src/instrument/index.js';
 import { recordedIntent } from '../packages/mcptrail/src/record/index.js';
+import { listCalls } from '../packages/collector/src/audit/index.js';
 import { installTracing, memorySink, type MemorySink } from './support/mcp-harness.js';
+import { ndjson, postRecords, startTestCollector, type TestCollector } from './support/reliability-collector.js';
+import { until } from './support/until.js';
 
 const exporter = installTracing();
 const TAG = randomBytes(6).toString('hex');
@@ -221,3 +228,80 @@ test('recordedIntent: blank and non-strings are no intent; whitespace collapses;
   const long = `${'word '.repeat(409)}sk_live_abcdefghijklmnop`;
   assert.ok(!recordedIntent(long).includes('sk_live'));
 });
+
+describe('search by intent: the API, the CLI and the store find a call by a word of its intent', () => {
+  let tc: TestCollector;
+  let host: Host;
+  before(async () => {
+    tc = await startTestCollector();
+    host = await startHost('v2');
+  });
+  after(async () => {
+    await host?.close();
+    await tc?.close();
+  });
+
+  test('records of real calls, shipped to the collector, found by a word (any case), with LIKE wildcards taken literally', async () => {
+    const client = await connect('v2', host.url);
+    await client.callTool({ name: 'refund', arguments: { deal_id: 'D-8', amount: 9, intent: 'Refund the Duplicate charge on D-8.' } });
+    await client.callTool({ name: 'refund', arguments: { deal_id: 'D-9', amount: 3 }, _meta: { [INTENT_META_KEY]: 'Goodwill credit for 100_percent of the outage.' } });
+    await client.callTool({ name: 'search', arguments: { query: 'ada', intent: 'Find the contact before the renewal call.' } });
+    await client.callTool({ name: 'refund', arguments: { deal_id: 'D-10', amount: 3 } });
+    await client.close();
+    assert.equal((await postRecords(tc.base, ndjson(host.sink.records))).status, 200);
+    const api = async (qs: string) => {
+      const res = await fetch(`${tc.base}/api/calls?${qs}`);
+      return { status: res.status, body: (await res.json()) as { calls?: { call_id: string; intent: string; tool: string }[]; error?: string } };
+    };
+    await until('the records are stored', async () => ((await api('since=1h')).body.calls?.length === 4 ? true : undefined));
+
+    const dup = await api('intent=duplicate');
+    assert.equal(dup.status, 200);
+    assert.deepEqual(dup.body.calls!.map((c) => c.intent), ['Refund the Duplicate charge on D-8.']);
+    assert.deepEqual((await api('intent=DUPLICATE%20CHARGE')).body.calls!.map((c) => c.intent), ['Refund the Duplicate charge on D-8.']);
+    assert.deepEqual((await api('intent=100_percent')).body.calls!.map((c) => c.intent), ['Goodwill credit for 100_percent of the outage.']);
+    assert.deepEqual((await api('intent=100%25')).body.calls, [], '% is a character, not a wildcard');
+    assert.deepEqual((await api('intent=d_8')).body.calls, [], '_ is a character, not a wildcard');
+    assert.equal((await api('intent=')).status, 400);
+    assert.equal((await api(`intent=${'x'.repeat(301)}`)).status, 400);
+    // The refused refund is there too, with no intent and the refusal it got.
+    const refused = (await api('tool=refund&outcome=tool_error')).body.calls!;
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]!.intent, '');
+
+    // The same through the store's reader, and the n-gram index of migration 8 is what the predicate uses.
+    const found = await listCalls(tc.store, { intent: 'renewal' });
+    assert.deepEqual(found.map((c) => c.tool), ['search']);
+    const plan = await tc.store.query<{ explain: string }>(`EXPLAIN indexes = 1 SELECT call_id FROM mcptrail.tool_calls WHERE lower(intent) LIKE '%renewal%'`);
+    assert.ok(plan.some((r) => r.explain.includes('idx_intent')), plan.map((r) => r.explain).join('\n'));
+
+    // The CLI: a column in the table, a field in --json, and --intent.
+    const cli = (...args: string[]) => runCli(args, tc.base);
+    const table = await cli('calls', '--intent', 'duplicate');
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout.split('\n')[0]!, /\bINTENT$/);
+    assert.match(table.stdout, /refund@?\S*\s.*Refund the Duplicate charge on D-8\.$/m);
+    assert.match(table.stdout, /^1 call\(s\)/m);
+    const json = await cli('calls', '--tool', 'refund', '--json');
+    const rows = JSON.parse(json.stdout) as { intent: string; error_code: string }[];
+    assert.deepEqual(rows.map((r) => [r.intent, r.error_code]).sort(), [
+      ['', 'intent_required'],
+      ['Goodwill credit for 100_percent of the outage.', ''],
+      ['Refund the Duplicate charge on D-8.', ''],
+    ]);
+    const bad = await cli('calls', '--intent', ' ');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--intent must be text/);
+  });
+});
+
+const CLI = join(import.meta.dirname, '..', 'packages', 'collector', 'bin', 'mcptrail.js');
+
+function runCli(args: string[], collectorUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, MCPTRAIL_COLLECTOR_URL: collectorUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
