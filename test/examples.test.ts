@@ -172,7 +172,7 @@ describe('README intent example', () => {
   test('intent.ts: the refund lists `intent` (required), refuses a call without it, records the one it was given', async () => {
     const key = await newSigningKey('ES256', 'intent-key');
     const keys = await startJwksServer([key]);
-    const refunder = await sign(key.privateKey, 'ES256', { client_id: 'agent-r', tenant_id: 'acme', scope: 'refunds:write' }, { issuer: ISSUER, audience: AUDIENCE, kid: key.kid });
+    const refunder = await sign(key.privateKey, 'ES256', { client_id: 'agent-r', tenant_id: 'intent-example', scope: 'refunds:write' }, { issuer: ISSUER, audience: AUDIENCE, kid: key.kid });
     const child = spawn(process.execPath, [...NODE_ARGS, join(EXAMPLES, INTENT_EXAMPLE)], { cwd: ROOT, env: { ...env(INTENT_EXAMPLE), JWKS_URL: keys.url }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const port = await new Promise<number>((resolve, reject) => {

@@ -34,6 +34,8 @@ import { until } from './support/until.js';
 const exporter = installTracing();
 const TAG = randomBytes(6).toString('hex');
 const KEY = 'intent-agent-key-0123456789abcdef';
+/** An agent that may read but not refund: its refunds are refused at the HTTP edge. */
+const READER_KEY = 'intent-reader-key-0123456789abcdef';
 
 const POLICIES: Record<string, ToolPolicy> = {
   refund: { scope: 'crm:write', kind: 'write', intent: 'required', redact: { allow: ['amount'] } },
@@ -64,7 +66,12 @@ async function startHost(line: Line): Promise<Host> {
     plain: { query: z.string() },
   };
   const app = await createMcpHttpApp({
-    authenticator: createAuthenticator({ apiKeys: { [KEY]: { agentId: `agent-${line}`, tenantId: 'tenant-i', scopes: ['crm:read', 'crm:write'] } } }),
+    authenticator: createAuthenticator({
+      apiKeys: {
+        [KEY]: { agentId: `agent-${line}`, tenantId: 'tenant-i', scopes: ['crm:read', 'crm:write'] },
+        [READER_KEY]: { agentId: `reader-${line}`, tenantId: 'tenant-i', scopes: ['crm:read'] },
+      },
+    }),
     sink,
     service: `intent-${line}`,
     sdk: line,
@@ -93,8 +100,8 @@ interface AnyClient {
   close(): Promise<void>;
 }
 
-async function connect(line: Line, url: string): Promise<AnyClient> {
-  const requestInit = { headers: { authorization: `Bearer ${KEY}` } };
+async function connect(line: Line, url: string, key = KEY): Promise<AnyClient> {
+  const requestInit = { headers: { authorization: `Bearer ${key}` } };
   if (line === 'v1') {
     const client = new ClientV1({ name: 'intent-v1-client', version: '1.0.0' });
     await client.connect(new TransportV1(new URL(url), { requestInit }));
@@ -207,6 +214,17 @@ for (const line of ['v1', 'v2'] as const) {
       const span = spanOf(r.call_id)!;
       assert.equal(span.attributes['mcptrail.intent'], r.intent);
       assert.ok(!JSON.stringify(span.attributes).includes(TAG));
+    });
+
+    test('a call refused at the HTTP edge (scope) keeps its stated intent when the edge read the body', async () => {
+      const reader = await connect(line, host.url, READER_KEY);
+      await assert.rejects(reader.callTool({ name: 'refund', arguments: { deal_id: 'D-5', amount: 1, intent: `Refund D-5, ask c${TAG}@example.com` } }));
+      await reader.close();
+      const r = host.sink.records.filter((x) => x.agent_id === `reader-${line}` && x.tool === 'refund').at(-1)!;
+      assert.equal(r.outcome, 'denied');
+      // 2026-07-28 is refused from its headers (Mcp-Name), before the body and its intent are read.
+      assert.equal(r.intent, line === 'v1' ? 'Refund D-5, ask [email]' : '');
+      assert.equal(spanOf(r.call_id)!.attributes['mcptrail.intent'], line === 'v1' ? 'Refund D-5, ask [email]' : undefined);
     });
 
     test('an intent is bounded to 300 characters', async () => {

@@ -50,14 +50,34 @@ export function takeIntent(request: unknown, key: object | undefined, policy: To
   if (intentPolicyOf(policy) === 'off') return request;
   const params = (request as CallRequest | null)?.params;
   if (!params || typeof params !== 'object') return request;
-  const meta = params._meta && typeof params._meta === 'object' ? (params._meta as Record<string, unknown>)[INTENT_META_KEY] : undefined;
   const args = params.arguments;
-  const hasArgument = !ownArgument && args !== null && typeof args === 'object' && !Array.isArray(args) && Object.prototype.hasOwnProperty.call(args, INTENT_ARGUMENT);
-  const text = recordedIntent(meta) || (hasArgument ? recordedIntent((args as Record<string, unknown>)[INTENT_ARGUMENT]) : '');
+  const hasArgument = !ownArgument && isArgumentsWithIntent(args);
+  const text = intentOfParams(params, hasArgument);
   if (key && text) stated.set(key, text);
   if (!hasArgument) return request;
   const { [INTENT_ARGUMENT]: _dropped, ...rest } = args as Record<string, unknown>;
   return { ...(request as object), params: { ...params, arguments: rest } };
+}
+
+/** What a tools/call's params state (masked): `_meta` first, then the argument (when the tool's policy lists one). */
+function intentOfParams(params: NonNullable<CallRequest['params']>, readArgument: boolean): string {
+  const meta = params._meta && typeof params._meta === 'object' ? (params._meta as Record<string, unknown>)[INTENT_META_KEY] : undefined;
+  return recordedIntent(meta) || (readArgument ? recordedIntent((params.arguments as Record<string, unknown>)[INTENT_ARGUMENT]) : '');
+}
+
+function isArgumentsWithIntent(args: unknown): boolean {
+  return args !== null && typeof args === 'object' && !Array.isArray(args) && Object.prototype.hasOwnProperty.call(args, INTENT_ARGUMENT);
+}
+
+/**
+ * The intent a tools/call message states, for a call the HTTP edge refuses
+ * (the SDK never sees it, so nothing was taken out): the same channels and
+ * masking, nothing changed.
+ */
+export function intentOfMessage(params: unknown, policy: ToolPolicy): string {
+  if (intentPolicyOf(policy) === 'off' || !params || typeof params !== 'object') return '';
+  const p = params as NonNullable<CallRequest['params']>;
+  return intentOfParams(p, isArgumentsWithIntent(p.arguments));
 }
 
 /** The stated intent of the request under `key` (masked), '' when none; read once per request. */
