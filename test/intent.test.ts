@@ -41,6 +41,8 @@ const POLICIES: Record<string, ToolPolicy> = {
   refund: { scope: 'crm:write', kind: 'write', intent: 'required', redact: { allow: ['amount'] } },
   search: { scope: 'crm:read', intent: 'optional', redact: { allow: ['query'] } },
   strict_search: { scope: 'crm:read', intent: 'optional' },
+  /** Its own schema has an `intent` argument: the tool keeps it. */
+  classify: { scope: 'crm:read', intent: 'optional' },
   plain: { scope: 'crm:read' },
 };
 
@@ -64,6 +66,7 @@ async function startHost(line: Line): Promise<Host> {
     refund: { deal_id: z.string(), amount: z.number() },
     search: { query: z.string() },
     plain: { query: z.string() },
+    classify: { intent: z.enum(['buy', 'sell']) },
   };
   const app = await createMcpHttpApp({
     authenticator: createAuthenticator({
@@ -158,6 +161,18 @@ for (const line of ['v1', 'v2'] as const) {
       assert.equal(res.isError, undefined, textOf(res));
       assert.deepEqual(host.received.at(-1), { tool: 'strict_search', args: { query: 'ada' } });
       assert.equal(lastRecord('strict_search').intent, 'Check the contact exists before a merge.');
+    });
+
+    test('a tool with an `intent` argument of its own keeps it; then only `_meta` states mcptrail\'s', async () => {
+      const { tools } = await client.listTools();
+      const own = tools.find((t) => t.name === 'classify')!.inputSchema.properties!.intent!;
+      assert.doesNotMatch(JSON.stringify(own), /why you are calling/);
+      await client.callTool({ name: 'classify', arguments: { intent: 'buy' }, _meta: { [INTENT_META_KEY]: 'Sort the inbound lead.' } });
+      assert.deepEqual(host.received.at(-1), { tool: 'classify', args: { intent: 'buy' } });
+      assert.equal(lastRecord('classify').intent, 'Sort the inbound lead.');
+      await client.callTool({ name: 'classify', arguments: { intent: 'sell' } });
+      assert.deepEqual(host.received.at(-1), { tool: 'classify', args: { intent: 'sell' } });
+      assert.equal(lastRecord('classify').intent, '');
     });
 
     test('no intent under `optional`: the call runs and records none', async () => {
