@@ -119,7 +119,8 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
     const transport = agentTransport(opts.mcpUrl, agent.token);
     await client.connect(transport);
     clients.push(client);
-    let lastKey = '';
+    // Per tool: a "retry" repeats an action of the same tool (a refund never reuses a deal update's key and arguments).
+    const lastKeys = new Map<string, string>();
     for (let loop = 0; loop < (opts.loopsPerAgent ?? 1); loop++) loops.push(
       (async () => {
         // Stagger the agents so their calls interleave.
@@ -131,13 +132,16 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
             // Writes carry a key per intended action; now and then an agent "retries" with the last one.
             const meta: Record<string, string> = {};
             if (tool !== 'crm.search_contacts') {
-              lastKey = lastKey && Math.random() < 0.1 ? lastKey : randomUUID();
-              meta['io.mcptrail/idempotency-key'] = lastKey;
+              const last = lastKeys.get(tool);
+              const next = last && Math.random() < 0.1 ? last : randomUUID();
+              lastKeys.set(tool, next);
+              meta['io.mcptrail/idempotency-key'] = next;
             }
-            const replay = tool !== 'crm.search_contacts' && lastKey === meta['io.mcptrail/idempotency-key'] ? replayArgs.get(lastKey) : undefined;
+            const key = meta['io.mcptrail/idempotency-key'];
+            const replay = key ? replayArgs.get(key) : undefined;
             // Each call states why (intents.ts): a retry repeats the first attempt's arguments and intent.
             const call = replay ?? withIntent(agent.agentId, tool, argumentsFor(tool), {});
-            if (meta['io.mcptrail/idempotency-key']) remember(meta['io.mcptrail/idempotency-key'], call);
+            if (key) remember(key, call);
             const { isError } = await callToolTraced(client, tracer, agent.agentId, tool, call.args, { ...call.meta, ...meta });
             if (isError) stats.isError++;
             else stats.ok++;
