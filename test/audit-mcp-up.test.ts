@@ -77,7 +77,7 @@ test('a tenant token asks who issued a refund and gets the right agent; another 
   await crm.connect(new TransportV1(new URL(demo.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${agent.token}` } } }));
   // The stand-in CRM fails a few percent of requests: each attempt is a refund call with its record either way.
   let refund: Result | undefined;
-  for (let i = 0; i < 5 && (!refund || refund.isError); i++) refund = (await crm.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-9', amount: 30 } })) as Result;
+  for (let i = 0; i < 5 && (!refund || refund.isError); i++) refund = (await crm.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-9', amount: 30, intent: 'Refund D-9 for the duplicate invoice.' } })) as Result;
   await crm.close();
   assert.ok(!refund!.isError, 'a refund went through');
   const globexAgent = demo.agents.find((a) => a.tenantId === 'globex')!;

@@ -117,15 +117,15 @@ before(async () => {
   let refund: Result | undefined;
   for (let attempt = 0; attempt < 3 && (!refund || refund.isError); attempt++) {
     refundTrace = randomBytes(16).toString('hex');
-    refund = (await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-7', amount: 25 }, _meta: { traceparent: `00-${refundTrace}-${randomBytes(8).toString('hex')}-01` } })) as Result;
+    refund = (await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-7', amount: 25, intent: 'Refund the duplicate charge on D-7.' }, _meta: { traceparent: `00-${refundTrace}-${randomBytes(8).toString('hex')}-01` } })) as Result;
   }
   assert.ok(!refund!.isError, unwrapUntrusted(refund!.content[0]!.text));
   // An agent planting an instruction through an allow-listed argument (the refund itself fails or not: it is recorded).
-  await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: DEAL_INJECTION, amount: 1 } });
+  await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: DEAL_INJECTION, amount: 1, intent: 'Refund the deal the ticket names.' } });
   await billing.close();
   // globex's agent lacks refunds:write: a denied refund in the other tenant.
   const globex = await agentClient('globex-sales-agent');
-  await globex.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-2', amount: 10 } }).catch(() => undefined);
+  await globex.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-2', amount: 10, intent: 'Refund D-2 for the cancelled order.' } }).catch(() => undefined);
   await globex.close();
   assert.equal((await postRecords(c.base, ndjson([planted, globexRecord]))).status, 200);
   // The refund's record and its upstream CLIENT span are stored (the demo exports spans every second).
@@ -173,7 +173,7 @@ describe('audit MCP server: the tools', () => {
       if (flavour === 'v2-pin' || flavour === 'v2-auto') assert.equal((s.client as ClientV2).getNegotiatedProtocolVersion(), '2026-07-28');
       const found = await s.call('audit_search_calls', { tool: 'crm.issue_refund', agent: 'acme-billing-bot', since: '15m' });
       assert.ok(!found.isError, found.content[0]!.text);
-      const calls = found.structuredContent.calls as { call_id: string; agent_id: string; tenant_id: string; trace_id: string; tool: string }[];
+      const calls = found.structuredContent.calls as { call_id: string; agent_id: string; tenant_id: string; trace_id: string; tool: string; intent: string }[];
       const refund = calls.find((x) => x.trace_id === refundTrace);
       assert.ok(refund, 'the refund is found');
       assert.deepEqual([refund.agent_id, refund.tenant_id, refund.tool], ['acme-billing-bot', 'acme', 'crm.issue_refund']);
@@ -196,8 +196,21 @@ describe('audit MCP server: the tools', () => {
       assert.match(text, /^who: agent acme-billing-bot/);
       assert.match(text, /scopes: needed refunds:write/);
       assert.match(text, /POST .*\/v1\/refunds → 201/);
+      // Why: the intent the agent stated, in structuredContent and in the text, and searchable by a word of it.
+      assert.equal(e.intent, 'Refund the duplicate charge on D-7.');
+      assert.match(text, /^intent \(stated by the agent\): Refund the duplicate charge on D-7\.$/m);
+      assert.equal(refund.intent, e.intent, 'the search lists the intent too');
     });
   }
+
+  test('audit_search_calls finds a call by a word of its intent', async () => {
+    const found = await ask(ACME, 'audit_search_calls', { intent: 'DUPLICATE', since: '15m' });
+    assert.ok(!found.isError, found.content[0]!.text);
+    const calls = found.structuredContent.calls as { intent: string; trace_id: string }[];
+    assert.deepEqual(calls.map((c) => c.trace_id), [refundTrace]);
+    assert.match(inside(found).body, /intent containing "DUPLICATE"/);
+    assert.match(inside(found).body, /Refund the duplicate charge on D-7\.$/m);
+  });
 
   test('pages: nextCursor gives the next, older page with no overlap', async () => {
     const first = await ask(ACME, 'audit_search_calls', { since: '1h', limit: 1 });

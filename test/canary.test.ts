@@ -4,7 +4,7 @@
  * argument that becomes an upstream URL path (crm.update_deal's deal_id), a
  * search term that becomes a query value, a JSON-RPC id, an unregistered
  * tool name (authenticated and not), a tracestate, a caller idempotency key,
- * a dropped note. Then every channel is searched for the tag: every table of
+ * a dropped note, a stated intent (in the argument and in `_meta`). Then every channel is searched for the tag: every table of
  * the store (tool_calls, otel_traces with all attributes, names, events and
  * links, the rollup, alert_events after a real alert fired, pipeline_events),
  * the pino output, every file under the data dir (spools, the idempotency
@@ -104,10 +104,16 @@ test('a planted tag reaches no column, span, rollup, alert, log line, spool file
   // An argument that becomes a URL path segment, and one that becomes a query value.
   answers.push(await billing.callTool({ name: 'crm.update_deal', arguments: { deal_id: SECRET(1), stage: 'won' }, _meta: { traceparent } }));
   // (Its answer is left out: the stand-in CRM makes up contacts from the search term, data the agent asked for.)
-  await billing.callTool({ name: 'crm.search_contacts', arguments: { query: EMAIL } });
+  // ... with an intent stated in _meta.
+  await billing.callTool({ name: 'crm.search_contacts', arguments: { query: EMAIL }, _meta: { 'io.mcptrail/intent': `Find ${EMAIL} (ticket token ${SECRET(10)})` } });
   // A caller idempotency key and a dropped note.
   answers.push(
-    await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-1', amount: 1, note: SECRET(2) }, _meta: { 'io.mcptrail/idempotency-key': `refund-${EMAIL}` } }),
+    await billing.callTool({
+      name: 'crm.issue_refund',
+      // A stated intent quoting a secret and an email, in the argument mcptrail lists.
+      arguments: { deal_id: 'D-1', amount: 1, note: SECRET(2), intent: `Refund ${EMAIL}, who pasted ${SECRET(9)} into the chat` },
+      _meta: { 'io.mcptrail/idempotency-key': `refund-${EMAIL}` },
+    }),
   );
   await billing.close();
   // A JSON-RPC id and a tracestate, over the HTTP header.
@@ -164,6 +170,12 @@ test('a planted tag reaches no column, span, rollup, alert, log line, spool file
   assert.ok(calls.some((c) => c.tool === 'unknown' && c.outcome === 'tool_error'), 'the unknown tool is recorded as unknown');
   assert.ok(calls.some((c) => c.outcome === 'unauthenticated' && Number(c.calls_in_request) === 2), 'the refused batch: one record, two calls');
   assert.ok(calls.some((c) => /^sha256:[0-9a-f]{16}$/.test(c.request_id)), 'the odd JSON-RPC id is stored hashed');
+  // The stated intents are stored, masked (not dropped): the sentence is there, its secret and email are not.
+  const intents = (await tc.store.query<{ tool: string; intent: string }>(`SELECT tool, intent FROM mcptrail.tool_calls WHERE intent != ''`)).map((r) => `${r.tool}: ${r.intent}`);
+  assert.ok(intents.includes('crm.issue_refund: Refund [email], who pasted [secret] into the chat'), `the refund's intent, masked (${intents.join(' | ')})`);
+  assert.ok(intents.includes('crm.search_contacts: Find [email] (ticket token [secret])'), `the _meta intent, masked (${intents.join(' | ')})`);
+  const [spanIntents] = await tc.store.query<{ n: string }>(`SELECT count() AS n FROM mcptrail.otel_traces WHERE SpanAttributes['mcptrail.intent'] LIKE '%[secret]%'`);
+  assert.ok(Number(spanIntents!.n) >= 2, 'the server spans carry the masked intents');
   const [template] = await tc.store.query<{ n: string }>(
     `SELECT count() AS n FROM mcptrail.otel_traces WHERE SpanAttributes['url.template'] = '/v1/deals/{id}' AND SpanName = 'PATCH /v1/deals/{id}'`,
   );

@@ -50,6 +50,7 @@ interface Call {
   outcome: string;
   error_class: string;
   error_code: string;
+  intent: string;
 }
 
 let dataDir: string;
@@ -79,8 +80,8 @@ async function api<T = any>(path: string, token = OPERATOR): Promise<{ status: n
 /** What the test calls, per agent: allowed tools, a denied refund (globex has no refunds scope) and unknown deals. */
 const PLAN: Record<string, Array<[string, Record<string, unknown>]>> = {
   'acme-support-bot': [...Array(5).fill(['crm.search_contacts', { query: 'ada', limit: 3 }]), ['crm.update_deal', { deal_id: 'D-3', stage: 'won' }]],
-  'acme-billing-bot': [['crm.search_contacts', { query: 'grace' }], ['crm.issue_refund', { deal_id: 'D-7', amount: 25 }], ['crm.update_deal', { deal_id: 'NO-SUCH-DEAL', stage: 'lost' }]],
-  'globex-sales-agent': [...Array(3).fill(['crm.search_contacts', { query: 'linus' }]), ['crm.issue_refund', { deal_id: 'D-2', amount: 10 }], ['crm.issue_refund', { deal_id: 'D-4', amount: 12 }]],
+  'acme-billing-bot': [['crm.search_contacts', { query: 'grace' }], ['crm.issue_refund', { deal_id: 'D-7', amount: 25, intent: 'Refund the duplicate charge on D-7 the customer reported.' }], ['crm.update_deal', { deal_id: 'NO-SUCH-DEAL', stage: 'lost' }]],
+  'globex-sales-agent': [...Array(3).fill(['crm.search_contacts', { query: 'linus' }]), ['crm.issue_refund', { deal_id: 'D-2', amount: 10, intent: 'Refund D-2 after the cancelled order.' }], ['crm.issue_refund', { deal_id: 'D-4', amount: 12, intent: 'Refund D-4 for the outage credit.' }]],
   'initech-ops-agent': [...Array(4).fill(['crm.search_contacts', { query: 'ken' }]), ['crm.update_deal', { deal_id: 'NO-SUCH-DEAL', stage: 'won' }]],
 };
 const DRIVEN = Object.values(PLAN).reduce((n, p) => n + p.length, 0);
@@ -286,6 +287,34 @@ describe('as the operator', () => {
     await drawn(page);
     const second = await page.locator('table.calls tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-call')));
     assert.deepEqual([...first, ...second], calls.slice(0, 10).map((c) => c.call_id));
+    assert.deepEqual(problems, []);
+  });
+
+  test('the calls table shows why each call was made, the intent filter finds a call by a word of it, and its trace page shows it', async () => {
+    const refund = calls.find((c) => c.tool === 'crm.issue_refund' && c.tenant_id === 'acme')!;
+    assert.equal(refund.intent, 'Refund the duplicate charge on D-7 the customer reported.', 'the audit API has the intent');
+    await visit(page, '/calls?tenant=acme');
+    const rows = await tableRows(page, '[data-panel=calls]');
+    assert.equal(rows.length, count(calls, (c) => c.tenant_id === 'acme'));
+    assert.deepEqual(
+      rows.filter((r) => r.tool === 'crm.issue_refund').map((r) => r.intent),
+      [refund.intent],
+    );
+    assert.ok(rows.filter((r) => r.tool === 'crm.search_contacts').every((r) => r.intent === '–'), 'a call that stated none shows a dash');
+
+    await page.getByLabel('Intent', { exact: true }).fill('DUPLICATE');
+    await page.getByLabel('Intent', { exact: true }).press('Enter');
+    await page.waitForURL(/intent=DUPLICATE/);
+    await drawn(page);
+    const found = await tableRows(page, '[data-panel=calls]');
+    assert.deepEqual(found.map((r) => [r.tool, r.intent]), [['crm.issue_refund', refund.intent]]);
+    await shot(page, '04b-calls-by-intent');
+
+    await page.locator('table.calls tbody tr').first().getByRole('link', { name: /Open trace/ }).click();
+    await page.waitForURL(`**/traces/${refund.trace_id}`);
+    await page.waitForSelector('[data-panel=trace][data-state=ready]', { timeout: 30_000 });
+    const card = page.locator(`article.call-card[data-call="${refund.call_id}"]`);
+    assert.equal(await card.locator('div', { has: page.locator('dt', { hasText: /^Intent$/ }) }).locator('dd').innerText(), refund.intent);
     assert.deepEqual(problems, []);
   });
 

@@ -166,7 +166,7 @@ test('a refund without its scope is denied (HTTP 403 at the edge) and recorded',
   const client = await connectAs('globex-sales-agent');
   const { traceId, traceparent } = newTraceparent();
   await assert.rejects(
-    client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-1', amount: 10 }, _meta: { traceparent } }),
+    client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-1', amount: 10, intent: 'Refund the double charge on D-1.' }, _meta: { traceparent } }),
     (err: { code?: number; message?: string }) => err.code === 403 && /refunds:write/.test(err.message ?? ''),
   );
   await client.close();
@@ -204,7 +204,7 @@ test('a canary secret in tool arguments reaches neither ClickHouse nor the log',
   const client = await connectAs('initech-ops-agent');
   const { traceId, traceparent } = newTraceparent();
   await client.callTool({ name: 'crm.search_contacts', arguments: { query: CANARY }, _meta: { traceparent } });
-  await client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-2', amount: 5, note: `api_key=${CANARY}` }, _meta: { traceparent } });
+  await client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-2', amount: 5, note: `api_key=${CANARY}`, intent: `Refund D-2; the customer pasted ${CANARY} in the ticket.` }, _meta: { traceparent } });
   await client.close();
   await waitFor('both records and the spans', async () => {
     const v = JSON.parse(await cli('trace', traceId, '--json')) as { spans: unknown[]; calls: unknown[] };

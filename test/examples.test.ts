@@ -32,6 +32,7 @@ const ISSUER = 'https://idp.example.test';
 const AUDIENCE = 'https://mcp.example.test/mcp';
 const MAX_LINES = 20;
 const AUDIT_CLIENT = 'audit-mcp-client.ts';
+const INTENT_EXAMPLE = 'intent.ts';
 
 let collector: TestCollector;
 let jwks: JwksServer;
@@ -121,7 +122,7 @@ const HTTP_EXAMPLES = [
 describe('README library examples', () => {
   test('each example is at most 20 lines and appears verbatim in the README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    for (const file of [...HTTP_EXAMPLES.map((e) => e.file), 'stdio.ts', AUDIT_CLIENT]) {
+    for (const file of [...HTTP_EXAMPLES.map((e) => e.file), 'stdio.ts', AUDIT_CLIENT, INTENT_EXAMPLE]) {
       const source = readFileSync(join(EXAMPLES, file), 'utf8').trimEnd();
       assert.ok(source.split('\n').length <= MAX_LINES, `${file}: ${source.split('\n').length} lines`);
       assert.ok(readme.includes(`\`\`\`ts\n${source}\n\`\`\``), `README.md includes examples/${file} as a \`\`\`ts block`);
@@ -164,6 +165,50 @@ describe('README library examples', () => {
     const { record, span } = await storedCall(tp.traceId);
     assert.deepEqual(record, { tool: 'notes.search', agent_id: 'examples-stdio-client', tenant_id: 'acme', auth_method: 'none', outcome: 'ok', service: 'notes-mcp' });
     assert.deepEqual(span, { SpanName: 'tools/call notes.search', SpanKind: 'Server', ServiceName: 'notes-mcp' });
+  });
+});
+
+describe('README intent example', () => {
+  test('intent.ts: the refund lists `intent` (required), refuses a call without it, records the one it was given', async () => {
+    const key = await newSigningKey('ES256', 'intent-key');
+    const keys = await startJwksServer([key]);
+    const refunder = await sign(key.privateKey, 'ES256', { client_id: 'agent-r', tenant_id: 'intent-example', scope: 'refunds:write' }, { issuer: ISSUER, audience: AUDIENCE, kid: key.kid });
+    const child = spawn(process.execPath, [...NODE_ARGS, join(EXAMPLES, INTENT_EXAMPLE)], { cwd: ROOT, env: { ...env(INTENT_EXAMPLE), JWKS_URL: keys.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          const m = /port: (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`${INTENT_EXAMPLE} exited (${code}) before listening:\n${out}`)));
+      });
+      const client = new ClientV1({ name: 'examples-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${refunder}` } } }));
+      const [tool] = (await client.listTools()).tools;
+      assert.deepEqual([tool!.name, tool!.inputSchema.required], ['crm.issue_refund', ['deal_id', 'amount', 'intent']]);
+      const refused = (await client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-1', amount: 5 } })) as { isError?: boolean; content: { text: string }[] };
+      assert.equal(refused.isError, true);
+      assert.match(refused.content[0]!.text, /state why you are calling this tool in `intent`/);
+      const tp = traceparent();
+      const done = (await client.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-1', amount: 5, intent: 'Refund the duplicate charge.' }, _meta: { traceparent: tp.header } })) as { content: { text: string }[] };
+      assert.match(done.content[0]!.text, /refunded 5 on D-1/);
+      await client.close();
+      child.kill('SIGTERM');
+      await stopped(child);
+      await storedCall(tp.traceId);
+      const rows = await collector.store.query<{ outcome: string; error_code: string; intent: string }>(
+        `SELECT outcome, error_code, intent FROM ${TABLES.toolCalls} WHERE agent_id = 'agent-r' ORDER BY ts`,
+      );
+      assert.deepEqual(rows, [
+        { outcome: 'tool_error', error_code: 'intent_required', intent: '' },
+        { outcome: 'ok', error_code: '', intent: 'Refund the duplicate charge.' },
+      ]);
+    } finally {
+      child.kill('SIGTERM');
+      await keys.close();
+    }
   });
 });
 

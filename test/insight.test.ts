@@ -36,6 +36,7 @@ const refund = callRecord({
   tool: 'crm.issue_refund',
   scope_required: 'refunds:write',
   scopes_granted: ['contacts:read', 'refunds:write'],
+  intent: 'Refund the duplicate charge the customer reported.',
   trace_id: TRACE,
   span_id: SERVER_SPAN,
   outcome: 'ok',
@@ -107,7 +108,10 @@ describe('GET /api/calls/:callId/explain', () => {
       ],
     );
     assert.equal(e.outcome.outcome, 'ok');
-    assert.ok(e.lines.length >= 7 && e.lines.length <= 10, e.lines.join('\n'));
+    // who, intent, arguments, scopes, limits, budget, upstream (+ one line per request), idempotency, outcome.
+    assert.ok(e.lines.length >= 8 && e.lines.length <= 11, e.lines.join('\n'));
+    assert.equal(e.intent, 'Refund the duplicate charge the customer reported.');
+    assert.equal(e.lines[1], 'intent (stated by the agent): Refund the duplicate charge the customer reported.');
     assert.match(e.lines[0]!, /agent acme-billing-bot .* tenant acme/);
     assert.ok(!JSON.stringify(e).includes('token=secret'), 'the query string of an upstream URL is not repeated');
   });

@@ -89,7 +89,7 @@ function storeContract(name: string, setup: () => Promise<{ store: Store; teardo
       );
       assert.deepEqual(
         indexes.map((i) => `${i.name}:${i.type}`),
-        ['idx_agent_id:bloom_filter', 'idx_call_id:bloom_filter', 'idx_duration:minmax', 'idx_trace_id:bloom_filter'],
+        ['idx_agent_id:bloom_filter', 'idx_call_id:bloom_filter', 'idx_duration:minmax', 'idx_intent:ngrambf_v1', 'idx_trace_id:bloom_filter'],
       );
       const [ddl] = await store.query<{ sorting_key: string; partition_key: string }>(
         "SELECT sorting_key, partition_key FROM system.tables WHERE database = 'mcptrail' AND name = 'tool_calls'",

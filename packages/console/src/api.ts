@@ -147,6 +147,8 @@ export interface CallRecord {
   rate_limited: boolean | number;
   rate_limit_budget: string;
   idempotent_replay: boolean | number;
+  /** The agent's stated intent, masked at the source ('' when none; absent from a collector older than migration 8). */
+  intent?: string;
   [field: string]: unknown;
 }
 

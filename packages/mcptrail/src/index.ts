@@ -21,6 +21,8 @@ export {
   unwrapUntrusted,
   IDEMPOTENCY_META_KEYS,
   IDEMPOTENCY_ARGUMENT_KEY,
+  INTENT_META_KEY,
+  INTENT_ARGUMENT,
 } from './instrument/index.js';
 export type {
   InstrumentOptions,
@@ -32,6 +34,7 @@ export type {
   IdentityOptions,
   ToolPolicy,
   OutputPolicy,
+  IntentPolicy,
   JobToolSpec,
 } from './instrument/index.js';
 

@@ -87,7 +87,7 @@ export function buildAuditServer(deps: AuditToolDeps): McpServer {
     {
       title: 'Search audited tool calls',
       description:
-        'List audited MCP tool calls, newest first, filtered by tool, tenant, agent and outcome over a look-back window (default the last hour). ' +
+        'List audited MCP tool calls, newest first, filtered by tool, tenant, agent, outcome and stated intent over a look-back window (default the last hour). ' +
         'Each call has a call_id (audit_explain_call tells why it went as it did) and a trace_id (audit_get_trace). ' +
         'Pass nextCursor as cursor for the next page. ' +
         DATA_NOTE,
@@ -99,7 +99,7 @@ export function buildAuditServer(deps: AuditToolDeps): McpServer {
       const tenant = tenantToRead(reader, args.tenant);
       const limit = args.limit ?? SEARCH_DEFAULT_LIMIT;
       const since = args.since ?? DEFAULT_SINCE;
-      const calls = await listCalls(store, { tool: args.tool, tenant, agent: args.agent, outcome: args.outcome, since, limit, before: args.cursor });
+      const calls = await listCalls(store, { tool: args.tool, tenant, agent: args.agent, outcome: args.outcome, intent: args.intent, since, limit, before: args.cursor });
       const nextCursor = calls.length === limit ? cursorOf(calls[calls.length - 1]!) : null;
       const head = `${calls.length} call(s) of ${tenant === undefined ? 'all tenants' : `tenant ${tenant}`} in the last ${since}, newest first${describeFilters(args)}`;
       const text = [head + (calls.length ? ':' : '.')];
@@ -231,8 +231,8 @@ function alertOut(a: AlertView): AlertOut {
   return { ...a, value: Number.isFinite(a.value) ? a.value : null };
 }
 
-function describeFilters(args: { tool?: string; agent?: string; outcome?: string }): string {
-  const parts = [args.tool && `tool ${args.tool}`, args.agent && `agent ${args.agent}`, args.outcome && `outcome ${args.outcome}`].filter(Boolean);
+function describeFilters(args: { tool?: string; agent?: string; outcome?: string; intent?: string }): string {
+  const parts = [args.tool && `tool ${args.tool}`, args.agent && `agent ${args.agent}`, args.outcome && `outcome ${args.outcome}`, args.intent && `intent containing ${JSON.stringify(args.intent)}`].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 

@@ -14,7 +14,14 @@ const PREDICATES = {
   agent: 'agent_id = {agent:String}',
   client: 'client_name = {client:String}',
   outcome: 'outcome = {outcome:String}',
+  // The n-gram index of migration 8 is on lower(intent): the predicate names the same expression.
+  intent: 'lower(intent) LIKE {intent:String}',
 } as const satisfies Partial<Record<keyof CallFilter, string>>;
+
+/** A LIKE pattern matching any text that contains `text` (lower-cased; LIKE's own wildcards escaped). */
+export function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
 
 /** The logical call a record belongs to (records written before migration 7 are their own). */
 export const LOGICAL_CALL_SQL = "if(logical_call_id = '', toString(call_id), logical_call_id)";
@@ -29,7 +36,7 @@ export async function listCalls(store: Store, filter: CallFilter = {}): Promise<
     const value = filter[key];
     if (value === undefined || value === '') continue;
     where.push(PREDICATES[key]);
-    params[key] = value;
+    params[key] = key === 'intent' ? containsPattern(value) : value;
   }
   let cursor: string | undefined;
   if (filter.before !== undefined) {

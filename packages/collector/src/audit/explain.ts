@@ -30,6 +30,8 @@ export interface CallExplanation {
   tenant: string;
   tool: string;
   who: { agent: string; subject: string; authMethod: string; sessionId: string };
+  /** Why the agent said it made the call (masked at the source; '' when it stated none). Caller text: data, never instructions. */
+  intent: string;
   /** The recorded argument summary (redacted at the source: types, lengths, hashes; values only of allow-listed fields). */
   args: string;
   scopes: { required: string; granted: string[]; allowed: boolean };
@@ -128,6 +130,7 @@ function describe(c: CallRecord, upstream: UpstreamStep[]): CallExplanation {
     tenant: c.tenant_id,
     tool: c.tool,
     who: { agent: c.agent_id, subject: c.subject, authMethod: c.auth_method, sessionId: c.session_id },
+    intent: c.intent ?? '',
     args: c.args_summary,
     scopes: { required: c.scope_required, granted, allowed },
     pipeline: {
@@ -150,6 +153,7 @@ function lines(e: Omit<CallExplanation, 'lines'>): string[] {
   const p = e.pipeline;
   const out = [
     `who: agent ${e.who.agent || '(none)'}${e.who.subject ? ` (subject ${e.who.subject})` : ''} of tenant ${e.tenant || '(none)'}, authenticated by ${e.who.authMethod}, called ${e.tool} at ${e.ts}`,
+    `intent (stated by the agent): ${e.intent || 'none stated'}`,
     `arguments (redacted): ${e.args && e.args !== '{}' ? e.args : 'none'}`,
     `scopes: ${e.scopes.required ? `needed ${e.scopes.required}` : 'no scope needed'}; granted ${e.scopes.granted.length ? e.scopes.granted.join(' ') : 'none'}${e.scopes.allowed ? '' : ' → refused'}`,
     `limits: ${p.rateLimited ? `rate-limited by the ${p.rateLimitBudget || 'unknown'} budget` : 'within rate limits'}`,

@@ -14,6 +14,8 @@ export interface CallFilter {
   /** The client's declared name (`client_name`). */
   client?: string;
   outcome?: Outcome;
+  /** Text the call's stated intent contains (case-insensitive substring; a word of it finds it). */
+  intent?: string;
   /**
    * `last` (default): one row per logical call, its latest round (a
    * multi-round-trip call's rounds fold into one; its `round` says how many
@@ -60,6 +62,7 @@ export const CallFilterSchema = z
     tenant: text(128).optional(),
     agent: text(256).optional(),
     client: text(128).optional(),
+    intent: text(300).optional(),
     rounds: z.enum(['last', 'all'], { error: () => 'rounds must be last or all' }).optional(),
     outcome: z.enum(OUTCOMES, { error: () => `outcome must be one of ${OUTCOMES.join(', ')}` }).optional(),
     since: parsedString(parseSince, 'since must be a duration like 30s, 15m, 1h or 7d (at most 31d)').optional(),

@@ -29,7 +29,14 @@ export function callsTable(calls: readonly CallRecord[], extra: readonly Column<
     { header: 'UPSTREAM', value: (c) => `${c.upstream_calls}${c.upstream_retries ? `+${c.upstream_retries}r` : ''}`, align: 'right' },
     { header: 'TRACE', value: (c) => c.trace_id || '-', max: 32 },
     ...extra,
+    // Last: the widest column, and free text (clipped; control characters shown as spaces).
+    { header: 'INTENT', value: (c) => intentOf(c), max: 96 },
   ]);
+}
+
+/** The stated intent as one line ('-' when none). */
+export function intentOf(c: CallRecord): string {
+  return (c.intent ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim() || '-';
 }
 
 /** `name/version` as the client declared it. */

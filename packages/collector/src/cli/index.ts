@@ -22,8 +22,9 @@ commands:
        [--host 127.0.0.1] [--port ${DEFAULT_COLLECTOR_PORT}] [--mcp-port ${DEFAULT_MCP_PORT}] [--upstream-port ${DEFAULT_UPSTREAM_PORT}] [--rate 0.5]
        [--traces-ttl-days 30] [--metrics-ttl-days 30]
   calls                  list tool calls, newest first
-       [--tool T] [--tenant X] [--agent A] [--client C] [--outcome O] [--since 1h, at most 31d] [--limit 100] [--rounds] [--json]
-                         (one row per logical call; --rounds lists every round of multi-round-trip calls)
+       [--tool T] [--tenant X] [--agent A] [--client C] [--outcome O] [--intent TEXT] [--since 1h, at most 31d] [--limit 100] [--rounds] [--json]
+                         (one row per logical call; --rounds lists every round of multi-round-trip calls;
+                          --intent finds calls whose stated intent contains TEXT, case-insensitive)
   trace <traceId>        the spans and call records of one trace [--json]
   alerts                 the alert rules' current state: firing, pending, recently resolved [--json]
   migrate                apply pending schema migrations and the retention [--traces-ttl-days N] [--metrics-ttl-days N] [--json]
@@ -132,6 +133,7 @@ async function calls(args: string[], out: (s: string) => void): Promise<number> 
       tenant: { type: 'string' },
       agent: { type: 'string' },
       client: { type: 'string' },
+      intent: { type: 'string' },
       rounds: { type: 'boolean', default: false },
       outcome: { type: 'string' },
       since: { type: 'string', default: '1h' },
@@ -149,9 +151,10 @@ async function calls(args: string[], out: (s: string) => void): Promise<number> 
   }
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be an integer from 1 to 1000', 2);
+  if (values.intent !== undefined && (values.intent.trim() === '' || values.intent.length > 300)) throw new CliError('--intent must be text of 1 to 300 characters', 2);
   const reader = await openReader(loadConfig());
   try {
-    const filter = { tool: values.tool, tenant: values.tenant, agent: values.agent, client: values.client, outcome: values.outcome as never, since: values.since, limit, rounds: values.rounds ? ('all' as const) : undefined };
+    const filter = { tool: values.tool, tenant: values.tenant, agent: values.agent, client: values.client, intent: values.intent?.trim(), outcome: values.outcome as never, since: values.since, limit, rounds: values.rounds ? ('all' as const) : undefined };
     out(await callsCommand(reader, filter, values.json!));
     return 0;
   } finally {

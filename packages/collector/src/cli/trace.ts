@@ -1,6 +1,6 @@
 /** `mcptrail trace <traceId>`: the spans of one trace as a tree, with its audit records. */
 import { isTraceId, type TraceView } from '../audit/index.js';
-import { clientOf } from './calls.js';
+import { clientOf, intentOf } from './calls.js';
 import { shortTime, ms } from './format.js';
 import type { AuditReader } from './reader.js';
 import { CliError } from './reader.js';
@@ -60,6 +60,7 @@ export function traceText(traceId: string, view: TraceView): string {
         ` client=${clientOf(c)} mcp=${c.protocol_version || '-'}` +
         ` upstream_calls=${c.upstream_calls} retries=${c.upstream_retries} ${ms(c.duration_ms)} ms`,
     );
+    if (c.intent) lines.push(`${many ? '  ' : ''}  intent: ${intentOf(c)}`);
   }
   return lines.join('\n');
 }

@@ -14,6 +14,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { DemoAgent } from './tenants.js';
+import { withIntent } from './intents.js';
 
 export interface AgentFleetOptions {
   mcpUrl: string;
@@ -107,9 +108,9 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
   const loops: Promise<void>[] = [];
   const clients: Client[] = [];
   // A retried action repeats its arguments too (else the key is reused for a different request).
-  const replayArgs = new Map<string, Record<string, unknown>>();
-  const remember = (key: string, args: Record<string, unknown>) => {
-    replayArgs.set(key, args);
+  const replayArgs = new Map<string, { args: Record<string, unknown>; meta: Record<string, string> }>();
+  const remember = (key: string, call: { args: Record<string, unknown>; meta: Record<string, string> }) => {
+    replayArgs.set(key, call);
     if (replayArgs.size > 1_000) replayArgs.delete(replayArgs.keys().next().value!);
   };
 
@@ -118,7 +119,8 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
     const transport = agentTransport(opts.mcpUrl, agent.token);
     await client.connect(transport);
     clients.push(client);
-    let lastKey = '';
+    // Per tool: a "retry" repeats an action of the same tool (a refund never reuses a deal update's key and arguments).
+    const lastKeys = new Map<string, string>();
     for (let loop = 0; loop < (opts.loopsPerAgent ?? 1); loop++) loops.push(
       (async () => {
         // Stagger the agents so their calls interleave.
@@ -130,12 +132,17 @@ export async function startAgentFleet(opts: AgentFleetOptions): Promise<AgentFle
             // Writes carry a key per intended action; now and then an agent "retries" with the last one.
             const meta: Record<string, string> = {};
             if (tool !== 'crm.search_contacts') {
-              lastKey = lastKey && Math.random() < 0.1 ? lastKey : randomUUID();
-              meta['io.mcptrail/idempotency-key'] = lastKey;
+              const last = lastKeys.get(tool);
+              const next = last && Math.random() < 0.1 ? last : randomUUID();
+              lastKeys.set(tool, next);
+              meta['io.mcptrail/idempotency-key'] = next;
             }
-            const args = tool !== 'crm.search_contacts' && lastKey === meta['io.mcptrail/idempotency-key'] && replayArgs.has(lastKey) ? replayArgs.get(lastKey)! : argumentsFor(tool);
-            if (meta['io.mcptrail/idempotency-key']) remember(meta['io.mcptrail/idempotency-key'], args);
-            const { isError } = await callToolTraced(client, tracer, agent.agentId, tool, args, meta);
+            const key = meta['io.mcptrail/idempotency-key'];
+            const replay = key ? replayArgs.get(key) : undefined;
+            // Each call states why (intents.ts): a retry repeats the first attempt's arguments and intent.
+            const call = replay ?? withIntent(agent.agentId, tool, argumentsFor(tool), {});
+            if (key) remember(key, call);
+            const { isError } = await callToolTraced(client, tracer, agent.agentId, tool, call.args, { ...call.meta, ...meta });
             if (isError) stats.isError++;
             else stats.ok++;
           } catch (err) {

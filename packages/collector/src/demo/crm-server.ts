@@ -60,12 +60,17 @@ export const CRM_TOOL_POLICIES: Record<string, ToolPolicy> = {
     version: '2',
     // `confirm` is the answer to the confirmation a large refund asks for (recorded with the round).
     redact: { allow: ['deal_id', 'confirm'], drop: ['note'] },
+    // Money moves: the agent must say why, or the call is refused (and recorded) with the instruction to.
+    intent: 'required',
     output: { allow: ['refund.id', 'refund.deal_id', 'refund.amount', 'refund.status'] },
   },
   // v1 of the search, kept through its deprecation window.
   'crm.find_contacts': { scope: 'contacts:read', kind: 'read', budgetMs: 5_000, version: '0', deprecated: true, output: { allow: ['contacts[].id', 'contacts[].name'] } },
   ...jobToolPolicies('pipeline_report', { scope: 'deals:write', version: '1' }),
 };
+
+/** What every CRM tool's own policy starts from. */
+export const CRM_DEFAULT_POLICY: ToolPolicy = { intent: 'optional' };
 
 export interface CrmServerOptions {
   upstreamUrl: string;
@@ -240,6 +245,8 @@ export async function createCrmMcpApp(opts: CrmServerOptions): Promise<FastifyIn
     path: '/mcp',
     resourceUrl: opts.resourceUrl,
     tools: CRM_TOOL_POLICIES,
+    // Every other tool asks for the agent's intent and records it when given.
+    defaults: CRM_DEFAULT_POLICY,
     limits: opts.limits,
     concurrency: opts.concurrency,
     idempotency: opts.idempotency,

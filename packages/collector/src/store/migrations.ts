@@ -29,6 +29,7 @@ import {
   DEDUP_WINDOW_TABLES,
   TABLES,
   addToolCallsColumns,
+  TOOL_CALLS_INTENT_INDEX,
   createToolCalls,
   enableInsertDedup,
 } from './schema.js';
@@ -103,6 +104,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 7,
     name: 'tool_calls: protocol_version, client_name/version, mcp_method, record_kind, task_id, logical_call_id, round, input summaries (MCP 2026-07-28)',
     statements: addToolCallsColumns(7),
+  },
+  {
+    version: 8,
+    name: 'tool_calls.intent (the agent\'s stated intent, masked) and its n-gram index for `--intent` / `intent=` search',
+    statements: [...addToolCallsColumns(8), ...TOOL_CALLS_INTENT_INDEX],
   },
 ];
 

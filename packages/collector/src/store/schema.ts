@@ -47,6 +47,18 @@ export function addToolCallsColumns(migration: number): string[] {
   return clickhouseColumns(migration).map((c) => `ALTER TABLE ${TABLES.toolCalls} ADD COLUMN IF NOT EXISTS ${c}`);
 }
 
+/**
+ * The search index of `tool_calls.intent` (migration 8): an n-gram bloom
+ * filter over the lower-cased text, so a case-insensitive substring search
+ * (`lower(intent) LIKE '%word%'`, audit/filters.ts) skips granules that
+ * cannot match — on every engine version (a `text` index needs 26.2).
+ * Parts written before the ALTER get it too (a background mutation).
+ */
+export const TOOL_CALLS_INTENT_INDEX: readonly string[] = [
+  `ALTER TABLE ${TABLES.toolCalls} ADD INDEX IF NOT EXISTS idx_intent lower(intent) TYPE ngrambf_v1(3, 8192, 3, 0) GRANULARITY 4`,
+  `ALTER TABLE ${TABLES.toolCalls} MATERIALIZE INDEX idx_intent`,
+];
+
 export const CREATE_DATABASE = `CREATE DATABASE IF NOT EXISTS ${DATABASE}`;
 
 export const CREATE_SCHEMA_MIGRATIONS = `

@@ -11,12 +11,12 @@ import { useScopedTenant } from '../session.js';
 export const OUTCOMES = ['ok', 'tool_error', 'system_error', 'deadline_exceeded', 'rate_limited', 'denied', 'unauthenticated', 'upstream_unavailable'] as const;
 const SINCE = ['15m', '1h', '6h', '24h', '7d', '30d'] as const;
 const PAGE_SIZES = ['50', '100', '500'] as const;
-const FILTERS = ['tool', 'tenant', 'agent', 'outcome', 'since'] as const;
+const FILTERS = ['tool', 'tenant', 'agent', 'outcome', 'intent', 'since'] as const;
 
 /** The keyset cursor after a call (newest first): its ts in epoch ms and its id, as `/api/calls?before=` takes it. */
 const cursorOf = (c: CallRecord) => `${Date.parse(c.ts)}_${c.call_id}`;
 
-/** `/calls?tool=&tenant=&agent=&outcome=&since=`: `mcptrail calls` in the browser, newest first, paged. */
+/** `/calls?tool=&tenant=&agent=&outcome=&intent=&since=`: `mcptrail calls` in the browser, newest first, paged. */
 export function CallsPage() {
   const search = useSearch();
   const { route } = useLocation();
@@ -53,7 +53,7 @@ export function CallsPage() {
                 <caption class="visually-hidden">Tool calls, newest first</caption>
                 <thead>
                   <tr>
-                    {['Time', 'Tenant', 'Agent', 'Tool', 'Outcome', 'Error', 'Duration', 'Upstream calls', 'Retries', 'Trace'].map((h) => (
+                    {['Time', 'Tenant', 'Agent', 'Tool', 'Intent', 'Outcome', 'Error', 'Duration', 'Upstream calls', 'Retries', 'Trace'].map((h) => (
                       <th scope="col" key={h}>
                         {h}
                       </th>
@@ -73,6 +73,8 @@ export function CallsPage() {
                       </td>
                       <td>{c.agent_id}</td>
                       <td>{c.tool}</td>
+                      {/* Caller text, masked at the source; rendered as text (never markup). */}
+                      <td class="intent">{c.intent || '–'}</td>
                       <td>
                         <span class={`outcome ${c.outcome}`}>{c.outcome}</span>
                       </td>
@@ -138,6 +140,7 @@ function CallsFilterForm({ filter, limit, scoped, onSearch }: FormProps) {
       <Field label="Tool">{(id) => <input id={id} name="tool" value={draft.tool} onInput={set('tool')} placeholder="crm.search_contacts" />}</Field>
       <Field label="Tenant">{(id) => <input id={id} name="tenant" value={draft.tenant} onInput={set('tenant')} readOnly={scoped !== undefined} />}</Field>
       <Field label="Agent">{(id) => <input id={id} name="agent" value={draft.agent} onInput={set('agent')} />}</Field>
+      <Field label="Intent">{(id) => <input id={id} name="intent" type="search" value={draft.intent} onInput={set('intent')} placeholder="duplicate charge" maxLength={300} />}</Field>
       <Field label="Outcome">
         {(id) => (
           <select id={id} name="outcome" value={draft.outcome} onChange={set('outcome')}>

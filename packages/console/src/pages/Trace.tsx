@@ -150,6 +150,7 @@ const FIELDS: Array<[keyof CallRecord, string, (c: CallRecord) => string]> = [
   ['outcome', 'Outcome', (c) => c.outcome],
   ['tool', 'Tool', (c) => `${c.tool}${c.tool_version ? ` v${c.tool_version}` : ''}`],
   ['agent_id', 'Agent', (c) => c.agent_id],
+  ['intent', 'Intent', (c) => c.intent || '–'],
   ['subject', 'Subject', (c) => c.subject || '–'],
   ['auth_method', 'Auth', (c) => `${c.auth_method}${c.scope_required ? `, needs ${c.scope_required}` : ''}`],
   ['error_class', 'Error', (c) => [c.error_class, c.error_code].filter(Boolean).join(' ') || '–'],

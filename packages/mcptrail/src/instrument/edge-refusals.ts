@@ -18,6 +18,7 @@ import { DEFAULT_BUDGET_MS } from '../runtime/index.js';
 import { newCallContext } from './call-context.js';
 import type { EdgeRefusal } from './edge-checks.js';
 import { resolvePolicy, type ToolPolicy } from './policy.js';
+import { INTENT_SPAN_ATTRIBUTE, intentOfMessage } from './intent.js';
 import { buildRecord } from './record-builder.js';
 import { recordedToolName } from './sanitize.js';
 import { CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY } from './request-info.js';
@@ -100,6 +101,9 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
       parent,
       links,
     );
+    // Why, for an authenticated caller of a registered tool whose body was read (masked, as in the pipeline).
+    const intent = principal && !unread && tool === sentName ? intentOfMessage(refused.params, policy) : '';
+    if (intent) span.setAttribute(INTENT_SPAN_ATTRIBUTE, intent);
     if (calls.length > 1) span.setAttribute('mcptrail.calls_in_request', calls.length);
     failRpc(span, refusal.rpcCode, refusal.errorClass);
     span.setAttribute('mcptrail.outcome', refusal.outcome);
@@ -136,6 +140,7 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
         protocolVersion,
         clientName: client?.name,
         clientVersion: client?.version,
+        intent,
       },
     );
     emitRefusal(deps.sink, record);
@@ -145,7 +150,7 @@ export function refusalRecorder(deps: RefusalRecorderDeps) {
 export interface ToolsCallMessage {
   id?: unknown;
   method: 'tools/call';
-  params?: { name?: unknown; _meta?: unknown };
+  params?: { name?: unknown; _meta?: unknown; arguments?: unknown };
 }
 
 function text(v: unknown): string {

@@ -42,7 +42,8 @@ import {
   type OpenedRound,
   type RoundCodec,
 } from './rounds.js';
-import { deniedResult, inputUnavailableResult, interruptedResult, invalidRequestStateResult, isErrorResult } from './safe-result.js';
+import { INTENT_REQUIRED_CLASS, INTENT_REQUIRED_CODE, INTENT_SPAN_ATTRIBUTE, intentPolicyOf, statedIntent } from './intent.js';
+import { deniedResult, intentRequiredResult, inputUnavailableResult, interruptedResult, invalidRequestStateResult, isErrorResult } from './safe-result.js';
 import { failRpc, failToolResult, startCallSpan } from './tool-span.js';
 import { chooseParent } from './trace-parent.js';
 import { TOOL_ERROR_TYPE } from '../telemetry/semconv.js';
@@ -108,6 +109,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
   const redact = policy.redact;
   const idempotent = deps.idempotency !== undefined && (policy.idempotent ?? policy.kind === 'write');
   const output = outputGuard(policy.output);
+  const intentRequired = intentPolicyOf(policy) === 'required';
   const { service, sink, tracer, limits, concurrency, idempotency, logger, identify, metrics, rounds } = deps;
   // Calls a previous process left unfinished are recorded (once per store).
   if (idempotent) recordInterruptedCalls(idempotency!, sink);
@@ -131,6 +133,9 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
     const { span, parent } = startCallSpan(tracer, tool, info, callId, undefined, opened ? roundParent(opened, chooseParent(info)) : undefined);
     // Fires at the deadline and when the agent cancels: the handler's signal and the upstream client's.
     const abort = new CallAbort(info.signal);
+    // Stated by the caller and taken out of its arguments by the tools/call guard (intent.ts); masked already.
+    const intent = statedIntent(ran);
+    if (intent) span.setAttribute(INTENT_SPAN_ATTRIBUTE, intent);
     if (toolVersion) span.setAttribute('mcptrail.tool.version', toolVersion);
     if (toolDeprecated) {
       span.setAttribute('mcptrail.tool.deprecated', true);
@@ -168,6 +173,7 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
       logicalCallId: opened ? opened.logicalCallId : callId,
       round: opened ? opened.round + 1 : 1,
       inputResponsesSummary: summarizeInputResponses(info.inputResponses, redact),
+      intent,
     };
     if (opened) {
       span.setAttribute('mcptrail.logical_call_id', opened.logicalCallId);
@@ -213,6 +219,11 @@ export function wrapToolHandler(tool: string, handler: Handler, policy: ToolPoli
         const missing = missingScope(scopeRequired, ctx.scopes);
         if (missing) {
           result = refuse('denied', 'ScopeError', 'insufficient_scope', deniedResult(callId, missing));
+          break stages;
+        }
+        // After the scope check (a caller who may not call the tool is told that first), before any budget is spent.
+        if (intentRequired && !intent) {
+          result = refuse('tool_error', INTENT_REQUIRED_CLASS, INTENT_REQUIRED_CODE, intentRequiredResult(callId, tool));
           break stages;
         }
 

@@ -16,6 +16,15 @@ export interface OutputPolicy {
   untrusted?: boolean;
 }
 
+/**
+ * Whether the agent is asked why it calls a tool (instrument/intent.ts):
+ * `off` (default) leaves the tool as it is; `optional` adds an `intent`
+ * argument to its listed input schema and records what the agent states;
+ * `required` also refuses a call that states none (a tool error the model can
+ * act on, recorded).
+ */
+export type IntentPolicy = 'off' | 'optional' | 'required';
+
 /** Per-tool operating policy. */
 export interface ToolPolicy {
   /** Scope the caller's token must carry. */
@@ -40,6 +49,8 @@ export interface ToolPolicy {
   /** Argument summary rules for the audit record. */
   redact?: RedactRules;
   output?: OutputPolicy;
+  /** Ask for (and record) the agent's stated intent; per tool, or for every tool in `defaults`. Default `off`. */
+  intent?: IntentPolicy;
 }
 
 export function resolvePolicy(tool: string, tools?: Record<string, ToolPolicy>, defaults?: ToolPolicy): ToolPolicy {

@@ -37,6 +37,8 @@ export interface RecordFacts {
   /** Redacted JSON of what a round asked the client for, and of what the client answered. */
   inputRequestsSummary?: string;
   inputResponsesSummary?: string;
+  /** The agent's stated intent, already masked and bounded (record/intent.ts); ''. */
+  intent?: string;
 }
 
 const MAX_SCOPES = 64;
@@ -93,6 +95,7 @@ export function buildRecord(ctx: CallContext, facts: RecordFacts): CallRecord {
     round: Math.min(10_000, Math.max(1, facts.round ?? 1)),
     input_requests_summary: facts.inputRequestsSummary ?? '',
     input_responses_summary: facts.inputResponsesSummary ?? '',
+    intent: (facts.intent ?? '').slice(0, 300),
   };
 }
 

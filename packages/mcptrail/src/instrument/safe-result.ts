@@ -39,6 +39,14 @@ export function deadlineExceededResult(callId: string, budgetMs: number): ToolEr
   });
 }
 
+/** A call that stated no intent where its policy requires one (instrument/intent.ts): the model is told what to add. */
+export function intentRequiredResult(callId: string, tool: string): ToolErrorResult {
+  return result(
+    `Refused: state why you are calling this tool in \`intent\` (one sentence, the goal it serves), then call ${tool} again with the same arguments and the intent (ref ${callId}).`,
+    { intent_required: true, retryable: true, missing_argument: 'intent' },
+  );
+}
+
 export function deniedResult(callId: string, scope: string): ToolErrorResult {
   return result(`Permission denied: this tool requires the scope "${scope}", which the token does not grant. Do not retry with the same token (ref ${callId}).`, {
     denied: true,

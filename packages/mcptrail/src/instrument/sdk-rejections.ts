@@ -23,6 +23,7 @@ import { readRequestInfo, type DeclaredClient } from './request-info.js';
 import { isErrorResult } from './safe-result.js';
 import { recordedToolName } from './sanitize.js';
 import type { HandlerWrapper } from './handler-hooks.js';
+import { declaresIntentArgument, INTENT_SPAN_ATTRIBUTE, statedIntent, takeIntent, withoutIntentArgument } from './intent.js';
 import type { RequestHandler } from './sdk-internals.js';
 import { CALLER_FAULT_CODES, failRpc, startCallSpan } from './tool-span.js';
 
@@ -69,22 +70,30 @@ function guard(inner: RequestHandler, registry: Record<string, unknown>, deps: G
     const startedAt = Date.now();
     const key = keyOf(extra);
     const failed = (err: unknown): never => {
-      if (!takeRan(key)) recordRejection(request, extra, registry, deps, { thrown: err }, startedAt, t0);
+      if (!takeRan(key)) recordRejection(request, extra, registry, deps, { thrown: err }, startedAt, t0, key);
       throw err;
     };
     let pending: unknown;
     try {
-      pending = inner(request, extra);
+      // The stated intent leaves the arguments before the SDK validates them (intent.ts).
+      pending = inner(withoutIntent(request, key, registry, deps), extra);
     } catch (err) {
       return Promise.reject(err).catch(failed);
     }
     return Promise.resolve(pending).then((result) => {
       // The mark is taken on every call, so HANDLER_RAN holds only calls in flight (a small table is a cheap one).
-      if (!takeRan(key) && isErrorResult(result)) recordRejection(request, extra, registry, deps, { thrown: undefined }, startedAt, t0);
+      if (!takeRan(key) && isErrorResult(result)) recordRejection(request, extra, registry, deps, { thrown: undefined }, startedAt, t0, key);
       return result;
     }, failed);
   };
   return guarded;
+}
+
+/** The request with a registered tool's `intent` argument taken out (and stored for the record) per the tool's policy. */
+function withoutIntent(request: unknown, key: object | undefined, registry: Record<string, unknown>, deps: GuardDeps): unknown {
+  const name = (request as { params?: { name?: unknown } } | null)?.params?.name;
+  if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(registry, name)) return request;
+  return takeIntent(request, key, deps.policyOf(name), declaresIntentArgument(registry[name]));
 }
 
 function keyOf(extra: unknown): object | undefined {
@@ -110,8 +119,10 @@ function recordRejection(
   rejection: Rejection,
   startedAt: number,
   t0: number,
+  key: object | undefined,
 ): void {
   try {
+    const intent = statedIntent(key);
     const params = (request as { params?: { name?: unknown; arguments?: unknown } } | null)?.params;
     const sentName = typeof params?.name === 'string' ? params.name : '';
     const known = sentName !== '' && Object.prototype.hasOwnProperty.call(registry, sentName);
@@ -132,6 +143,7 @@ function recordRejection(
     const callId = randomUUID();
     const { span } = startCallSpan(deps.tracer, tool, info, callId, nameSha256);
     // -32602 and the other caller faults are not server errors: the status stays unset.
+    if (intent) span.setAttribute(INTENT_SPAN_ATTRIBUTE, intent);
     failRpc(span, code);
     span.end();
     const ctx = newCallContext({
@@ -157,7 +169,8 @@ function recordRejection(
         errorClass: cls,
         errorCode: codeText,
         durationMs,
-        argsSummary: summarizeArgs(params?.arguments, policy.redact),
+        // Summarised as the SDK saw them: without the intent argument, which is recorded on its own.
+        argsSummary: summarizeArgs(withoutIntentArgument(params?.arguments, entry, policy), policy.redact),
         rateLimitBudget: '',
         idempotencyKey: '',
         idempotentReplay: false,
@@ -165,6 +178,7 @@ function recordRejection(
         clientName: info.clientName,
         clientVersion: info.clientVersion,
         mcpMethod: info.method,
+        intent,
       }),
     );
   } catch (err) {

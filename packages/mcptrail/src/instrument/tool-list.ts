@@ -10,13 +10,15 @@
  * The SDK installs its own `tools/list` handler; handler-hooks.ts wraps it
  * (as it wraps tools/call for the rejection guard), now and whenever the SDK
  * installs it again. `visibleTools` is the one rule, so another filter
- * (an intent, say) composes with it in one place.
+ * composes with it in one place. The same pass adds the `intent` argument
+ * to the schema of each tool whose policy asks for one (intent.ts).
  */
 import { missingScope, type Principal } from '../auth/index.js';
 import type { Identify } from './identity.js';
 import type { ToolPolicy } from './policy.js';
 import type { HandlerWrapper } from './handler-hooks.js';
 import { readRequestInfo } from './request-info.js';
+import { intentPolicyOf, withIntentArgument } from './intent.js';
 import type { RequestHandler } from './sdk-internals.js';
 
 const TOOLS_LIST = 'tools/list';
@@ -47,7 +49,9 @@ function filtered(inner: RequestHandler, deps: ToolListDeps): RequestHandler {
       const list = result as { tools?: unknown } | null;
       if (!list || !Array.isArray(list.tools)) return result;
       const info = readRequestInfo(extra, deps.identify);
-      const tools = visibleTools(list.tools as ListedTool[], info.principal, deps.policyOf);
+      const tools = visibleTools(list.tools as ListedTool[], info.principal, deps.policyOf).map((t) =>
+        typeof t.name === 'string' ? withIntentArgument(t, intentPolicyOf(deps.policyOf(t.name))) : t,
+      );
       // 2026-07-28 results carry a cache scope; legacy results have no such field.
       return info.era === 'modern' ? { ...list, tools, cacheScope: 'private' } : { ...list, tools };
     });

@@ -2,6 +2,7 @@ export { CallRecordSchema, emptyRecord, OUTCOMES, RECORD_KINDS, AUTH_METHODS, RA
 export type { CallRecord, Outcome, FieldName } from './schema.js';
 export { summarizeArgs, canonicalJson, MAX_SUMMARY_BYTES } from './redact.js';
 export type { RedactRules } from './redact.js';
+export { recordedIntent, MAX_INTENT_CHARS, MASKED_SECRET, MASKED_EMAIL } from './intent.js';
 export { looksLikeSecret, luhnValid, SECRET_FIELD_NAME } from './secrets.js';
 export { createLogger, errorFields, errorClass, errorCode, logError, REDACT_PATHS } from './logger.js';
 export type { Logger, LoggerFactoryOptions } from './logger.js';

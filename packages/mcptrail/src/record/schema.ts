@@ -138,6 +138,12 @@ export const FIELDS = {
   input_requests_summary: { zod: str(4096).default(''), ch: 'String CODEC(ZSTD(3))', since: 7 },
   /** What the client answered (the `inputResponses` a round carried), redacted like arguments (JSON); ''. */
   input_responses_summary: { zod: str(4096).default(''), ch: 'String CODEC(ZSTD(3))', since: 7 },
+  /**
+   * Migration 8: why the agent says it made the call, in its own words (`_meta['io.mcptrail/intent']`, else
+   * the `intent` argument mcptrail adds to the tool's input schema). Caller text, so bounded and masked like
+   * an allow-listed argument value (secret-looking tokens, emails: record/intent.ts); '' when none was stated.
+   */
+  intent: { zod: str(300).default(''), ch: 'String CODEC(ZSTD(3))', since: 8 },
 } satisfies Record<string, Field>;
 
 export type FieldName = keyof typeof FIELDS;
@@ -207,5 +213,6 @@ export function emptyRecord(): CallRecord {
     round: 1,
     input_requests_summary: '',
     input_responses_summary: '',
+    intent: '',
   };
 }

@@ -5,7 +5,8 @@
 
 export const SECRET_FIELD_NAME = /pass|secret|token|api[-_]?key|authorization|cookie|session|credential|private/i;
 
-const SECRET_PATTERNS: RegExp[] = [
+/** Secret-looking substrings (also masked one by one in a stated intent, record/intent.ts). */
+export const SECRET_PATTERNS: readonly RegExp[] = [
   /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/, // JWT / JWS compact
   /\b(bearer|basic)\s+[\w\-.~+/=]{8,}/i, // Authorization header values
   /\b(sk|pk|rk)[-_][\w-]{8,}/, // Stripe / OpenAI style secret keys
