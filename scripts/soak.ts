@@ -348,7 +348,7 @@ soak result (${SECONDS}s, ${AGENTS} agents @ ${RATE}/s, outage ${OUTAGE}s, ${cpu
   rollup sum(calls)              ${Number(rollup!.n)}
   duplicates visible to queries  ${duplicates}
   authenticated records lost     ${lost}   (answered, not stored)
-  spans lost                     ${spansLost}   (answered, no SERVER span stored; spans are not spooled yet: issue 10 item 5)
+  spans lost                     ${spansLost}   (answered, no SERVER span stored)
   flood                          ${FLOOD} requests × 30,000 calls: ${JSON.stringify(countBy(floodStatuses))}; ${Number(refusals!.records)} refusal records for ${Number(refusals!.calls)} calls, ${Number(refusals!.unread)} requests refused unread
   writes                         ${writeKeys.length} keys, ${effectsTotal} upstream effects, ${Number(interrupted!.n)} interrupted records; answers ${JSON.stringify(writeAnswers)}
   double effects                 ${doubleEffects}

@@ -7,6 +7,8 @@
  * (embedded store) behind a front that goes away and comes back on its port.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -147,4 +149,30 @@ test('past the spool bound the oldest spans are dropped, counted one by one and 
   assert.equal(Number(newest!.n), 1);
   await exporter.shutdown();
   assert.ok((await countRows(collector.store, TABLES.pipelineEvents)) >= 1);
+});
+
+test('a span is on disk when it ends: a process SIGKILLed right after its spans ended loses none of them', async () => {
+  const dir = tempDir();
+  await front.down();
+  // The child ends 50 spans and kills itself at once: no flush, no exit handler, no timer gets to run.
+  const processorModule = new URL('../packages/mcptrail/src/telemetry/index.ts', import.meta.url).href;
+  const code = `
+    const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');
+    const { mcptrailSpanProcessor } = await import(${JSON.stringify(processorModule)});
+    const provider = new BasicTracerProvider({ spanProcessors: [mcptrailSpanProcessor({ collectorUrl: ${JSON.stringify(front.url)}, spoolDir: ${JSON.stringify(dir)} })] });
+    const tracer = provider.getTracer('mcptrail');
+    for (let i = 0; i < 50; i++) tracer.startSpan('killed-' + i).end();
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  const child = spawn(process.execPath, ['--conditions=mcptrail-source', '--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b) => (stderr += b));
+  const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  assert.equal(signal, 'SIGKILL', `the child died by its own SIGKILL (stderr: ${stderr})`);
+
+  // The next process on the same spool ships what the killed one left.
+  await front.up();
+  const next = new BasicTracerProvider({ spanProcessors: [mcptrailSpanProcessor({ collectorUrl: front.url, spoolDir: dir })] });
+  await until('the killed process\'s 50 spans stored', async () => (await spansNamed('killed-')) === 50);
+  await next.shutdown();
 });

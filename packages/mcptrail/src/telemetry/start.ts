@@ -46,7 +46,7 @@ export interface TelemetryOptions extends TargetOptions {
   metrics?: boolean;
   /** Metric export interval. Default OTEL_METRIC_EXPORT_INTERVAL, else 60 s. */
   metricExportIntervalMs?: number;
-  /** How long spans wait in the batch before export. Default OTEL_BSP_SCHEDULE_DELAY, else 5 s. */
+  /** Without a span spool: how long spans wait in the batch before export. Default OTEL_BSP_SCHEDULE_DELAY, else 5 s. (With a spool, a span is written to disk as it ends.) */
   spanBatchDelayMs?: number;
   /** Span drops are logged here. */
   logger?: Logger;
@@ -153,19 +153,28 @@ export function joinTelemetry(opts: TelemetryOptions & { allSpans?: boolean } = 
   };
 }
 
-/** A BatchSpanProcessor exporting to the collector (through the span spool when one is configured). */
+/**
+ * The processor exporting to the collector. With a span spool, each span is
+ * written to disk as it ends (a SimpleSpanProcessor over the spooling
+ * exporter, which batches its sends itself): a BatchSpanProcessor would hold
+ * it in memory for up to 5 s, and a crash would lose it. Without a spool, a
+ * BatchSpanProcessor.
+ */
 export function mcptrailSpanProcessor(opts: TelemetryOptions = {}): SpanProcessor {
   const exporter = spanExporter(opts);
-  const batch = new (sdkTraceBase().BatchSpanProcessor)(exporter, opts.spanBatchDelayMs === undefined ? undefined : { scheduledDelayMillis: opts.spanBatchDelayMs });
-  // A BatchSpanProcessor's forceFlush stops at the exporter; a spooling exporter has its own queue to ship.
+  const sdk = sdkTraceBase();
+  const inner = spoolsSpans(opts)
+    ? new sdk.SimpleSpanProcessor(exporter)
+    : new sdk.BatchSpanProcessor(exporter, opts.spanBatchDelayMs === undefined ? undefined : { scheduledDelayMillis: opts.spanBatchDelayMs });
+  // The SDK processors' forceFlush stops at the exporter; a spooling exporter has its own queue to ship.
   const processor: SpanProcessor = {
-    onStart: (span: Span, parent: Context) => batch.onStart(span, parent),
-    onEnd: (span: ReadableSpan) => batch.onEnd(span),
+    onStart: (span: Span, parent: Context) => inner.onStart(span, parent),
+    onEnd: (span: ReadableSpan) => inner.onEnd(span),
     forceFlush: async () => {
-      await batch.forceFlush();
+      await inner.forceFlush();
       await exporter.forceFlush?.();
     },
-    shutdown: () => batch.shutdown(),
+    shutdown: () => inner.shutdown(),
   };
   Object.defineProperty(processor, OURS, { value: true });
   return processor;
@@ -185,9 +194,17 @@ function metricReader(opts: TelemetryOptions): MetricReader {
   });
 }
 
+function spanSpoolDir(opts: TelemetryOptions): string | undefined {
+  return opts.spoolDir === false ? undefined : (opts.spoolDir ?? (process.env.MCPTRAIL_SPOOL_DIR ? join(process.env.MCPTRAIL_SPOOL_DIR, 'spans') : undefined));
+}
+
+function spoolsSpans(opts: TelemetryOptions): boolean {
+  return spanSpoolDir(opts) !== undefined;
+}
+
 function spanExporter(opts: TelemetryOptions): SpanExporter {
   const targets = resolveTargets(targetOptions(opts));
-  const dir = opts.spoolDir === false ? undefined : (opts.spoolDir ?? (process.env.MCPTRAIL_SPOOL_DIR ? join(process.env.MCPTRAIL_SPOOL_DIR, 'spans') : undefined));
+  const dir = spanSpoolDir(opts);
   if (!dir) return new (traceExporter().OTLPTraceExporter)({ url: targets.tracesUrl, headers: targets.traceHeaders });
   return createSpoolingSpanExporter({
     url: targets.tracesUrl,
