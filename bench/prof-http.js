@@ -2,7 +2,7 @@
  * Where a server's CPU goes per request: `node bench/prof-http.js FILE CALLS [FILE2 CALLS2]`.
  * CALLS = requests the profiled process served (its profile covers all of them).
  * Prints, per request, the inclusive time of the stacks that pass through each
- * bucket below (first match from the leaf upward wins, so buckets do not overlap),
+ * bucket below (buckets do not overlap: see bucketOf),
  * and with a second profile (bare) the difference per bucket.
  */
 import { readFileSync } from 'node:fs';
@@ -16,13 +16,13 @@ const BUCKETS = [
   ['span (tool-span + OTel SDK)', (f) => /instrument\/tool-span\.js|@opentelemetry\/sdk-trace|@opentelemetry\/core/.test(f.url)],
   ['auth (authenticate)', (f) => /auth\/(api-keys|authenticator|jwt|jwt-cache)\.js/.test(f.url)],
   ['instrument() per request', (f) => /instrument\/instrument\.js/.test(f.url) && /^instrument$/.test(f.functionName)],
-  ['pipeline (rest of the wrapped handler)', (f) => /mcptrail\/dist\/instrument\/(pipeline|call-context|output-safety|safe-result|handler-hooks|rounds|policy|identity|request-info)\.js/.test(f.url)],
+  ['SDK: McpServer/Server construction (Ajv)', (f) => /ajv/.test(f.url) || (/@modelcontextprotocol\/sdk/.test(f.url) && /^(McpServer|Server|Protocol)$/.test(f.functionName))],
+  ['zod (SDK input/output validation)', (f) => /zod/.test(f.url)],
+  ['pipeline (rest of the wrapped handler)', (f) => /mcptrail\/dist\/instrument\/(pipeline|call-context|output-safety|safe-result|handler-hooks|rounds|policy|identity|request-info|tool-list|sdk-internals)\.js/.test(f.url)],
+  ['SDK: transport + protocol', (f) => /@modelcontextprotocol\/sdk|@hono/.test(f.url)],
   ['mcptrail http app / edge', (f) => /mcptrail\/dist\/instrument\/(http-app|fastify|edge-|origin|trace-parent)/.test(f.url)],
   ['other mcptrail', (f) => /mcptrail\/dist\//.test(f.url)],
   ['async_hooks / ALS (promise hooks)', (f) => /async_hooks|promiseInitHook|emitInit|AsyncLocalStorage|async_context/.test(f.url + f.functionName)],
-  ['SDK: McpServer/Server construction (Ajv)', (f) => /ajv|McpServer|^Server$|registerTool/.test(f.url + ' ' + f.functionName) && /sdk|ajv/.test(f.url)],
-  ['SDK: transport + protocol', (f) => /@modelcontextprotocol\/sdk/.test(f.url)],
-  ['zod', (f) => /zod/.test(f.url)],
   ['fastify', (f) => /fastify|find-my-way|avvio|light-my-request|secure-json-parse/.test(f.url)],
   ['node http / net', (f) => /node:_http|node:net|node:internal\/stream|node:stream|writev|writeBuffer/.test(f.url + f.functionName)],
   ['GC', (f) => f.functionName === '(garbage collector)'],
@@ -34,16 +34,19 @@ export function buckets(file) {
   const parent = new Map();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const cache = new Map();
+  // Leaf-level buckets (GC, promise hooks) claim a sample by its leaf; otherwise the first bucket in
+  // BUCKETS order that any frame of the stack matches (ours before the SDK's before node's).
+  const LEAF = new Set(['GC', 'async_hooks / ALS (promise hooks)']);
   const bucketOf = (id) => {
     if (cache.has(id)) return cache.get(id);
-    let b = 'other';
-    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
-      const f = byId.get(cur).callFrame;
-      if (f.functionName === '(idle)') { b = 'idle'; break; }
-      if (f.functionName === '(program)') { b = 'program'; break; }
-      const hit = BUCKETS.find(([, test]) => test(f));
-      if (hit) { b = hit[0]; break; }
-    }
+    const stack = [];
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) stack.push(byId.get(cur).callFrame);
+    const leaf = stack[0];
+    let b;
+    if (leaf.functionName === '(idle)') b = 'idle';
+    else if (leaf.functionName === '(program)') b = 'program';
+    else b = BUCKETS.find(([name, test]) => LEAF.has(name) && (test(leaf) || (stack[1] && test(stack[1]))))?.[0];
+    b ??= BUCKETS.find(([name, test]) => !LEAF.has(name) && stack.some(test))?.[0] ?? 'other';
     cache.set(id, b);
     return b;
   };
