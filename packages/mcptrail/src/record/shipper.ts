@@ -27,6 +27,10 @@ export interface ShipperOptions {
   token?: string;
   /** Records per batch. Default 5,000: at 500 one batch in flight ships ~1,000 records/s, less than a busy server emits. */
   maxBatch?: number;
+  /**
+   * A send starts once 500 records (or maxBatch, if smaller) wait, or this long after the first
+   * one queued (default 200 ms); a backlog then drains batch after batch, and flush()/close() to empty.
+   */
   flushIntervalMs?: number;
   /** Records the memory queue holds (no spool). */
   maxQueue?: number;
