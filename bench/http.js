@@ -17,6 +17,7 @@
  *   node bench/http.js server VARIANT  one server
  */
 import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { BASELINES, mcptrailFor, QUICK, fmt, spawnWorker, serveWorker, startDiscardServer, summarize, sleep } from './lib.js';
 
@@ -48,9 +49,14 @@ else if (import.meta.url === `file://${process.argv[1]}`) {
 
 export async function orchestrate({ concurrency = 16, windowMs = QUICK ? 2000 : 8000, rounds = QUICK ? 1 : 3, warmupMs = QUICK ? 1000 : 4000 } = {}) {
   const sink = await startDiscardServer();
-  const legacy = ['bare', 'mcptrail', ...BASELINES.slice(0, 1).map((b) => b.variant)];
+  const loadBefore = loadavg()[0];
+  const legacy = ['bare', 'mcptrail', 'sentry', ...BASELINES.slice(0, 1).map((b) => b.variant)];
   const only = process.env.BENCH_ERAS?.split(',') ?? ['legacy', 'modern'];
-  const variants = [...(only.includes('legacy') ? legacy : []), ...(only.includes('modern') ? legacy.map((v) => `${v}${MODERN}`) : [])];
+  // BENCH_HTTP_VARIANTS=bare,mcptrail,mcptrail-memq,...: only those (bare always kept). `mcptrail-memq` is the
+  // instrumented server with the shipper's memory queue instead of the durable spool (the spool's own cost).
+  const pick = process.env.BENCH_HTTP_VARIANTS?.split(',');
+  const eraVariants = [...(only.includes('legacy') ? legacy : []), ...(only.includes('modern') ? legacy.filter((v) => v !== 'sentry').map((v) => `${v}${MODERN}`) : [])];
+  const variants = pick ? [...new Set(['bare', ...pick])] : eraVariants;
   // BENCH_PROF_DIR=dir: each server writes a V8 CPU profile there on exit (for `node bench/prof-top.js`).
   const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}/http-${Date.now()}`] : [];
   const servers = Object.fromEntries(variants.map((v) => [v, spawnWorker('http.js', ['server', v], { execArgv: prof, env: { ...process.env, SINK_URL: sink.url } })]));
@@ -88,6 +94,7 @@ export async function orchestrate({ concurrency = 16, windowMs = QUICK ? 2000 : 
   }
   const before = BASELINES[0] && rows[BASELINES[0].variant];
   return {
+    load1: [loadBefore, loadavg()[0]],
     concurrency,
     windowMs,
     rounds,
@@ -105,7 +112,9 @@ export function table(result) {
     const era = v.endsWith(MODERN) ? 'MCP 2026-07-28, SDK v2' : 'legacy, SDK v1';
     const base = v.replace(MODERN, '');
     if (base === 'bare') return `bare fastify + ${v.endsWith(MODERN) ? '`createMcpHandler`' : 'SDK transport'} (stateless; ${era})`;
-    if (base === 'mcptrail') return `mcptrail \`createMcpHttpApp\` + auth + \`instrument()\` (${era})`;
+    if (base === 'mcptrail') return `mcptrail \`createMcpHttpApp\` + auth + \`instrument()\` + durable spool (${era})`;
+    if (base === 'mcptrail-memq') return `mcptrail, as above with the memory queue instead of the spool (${era})`;
+    if (base === 'sentry') return `bare server + @sentry/node \`wrapMcpServerWithSentry\` (${era})`;
     return `mcptrail, build \`${base.slice(9)}\` (BENCH_BASELINE; ${era})`;
   };
   const out = [
@@ -185,7 +194,15 @@ async function server(fullVariant) {
   let records = 0;
   let closeAll = async () => {};
   let provider;
-  if (variant !== 'bare') {
+  let Sentry;
+  if (variant === 'sentry') {
+    // As in §1: Sentry set up before the SDK is loaded, envelopes built and serialised, the send dropped.
+    Sentry = await import('@sentry/node');
+    const { createTransport } = await import('@sentry/core');
+    Sentry.init({ dsn: 'http://public@127.0.0.1:9/1', tracesSampleRate: 1, transport: (options) => createTransport(options, async () => ({ statusCode: 200 })) });
+    Sentry.getClient().on('spanEnd', () => records++);
+    closeAll = () => Sentry.flush(2000);
+  } else if (variant !== 'bare') {
     const { NodeTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-node');
     provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
     provider.register();
@@ -210,12 +227,12 @@ async function server(fullVariant) {
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'content-length' && k !== 'connection') headers.set(k, v);
       return reply.send(await mcp.fetch(new Request(`http://${req.host}${req.url}`, { method: 'POST', headers }), { parsedBody: req.body }));
     });
-  } else if (variant === 'bare') {
+  } else if (variant === 'bare' || variant === 'sentry') {
     const Fastify = (await import('fastify')).default;
     const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
     app = Fastify({ bodyLimit: 4 * 1024 * 1024 });
     app.post('/mcp', async (req, reply) => {
-      const s = new McpServer({ name: 'bench', version: '1.0.0' });
+      const s = variant === 'sentry' ? Sentry.wrapMcpServerWithSentry(new McpServer({ name: 'bench', version: '1.0.0' })) : new McpServer({ name: 'bench', version: '1.0.0' });
       s.registerTool('echo', { inputSchema }, echo);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       reply.raw.on('close', () => {
@@ -227,13 +244,18 @@ async function server(fullVariant) {
       await transport.handleRequest(req.raw, reply.raw, req.body);
     });
   } else {
-    const lib = await import(mcptrailFor(variant));
-    const { createAuthenticator, instrument, createRecordSink, createLogger, createShipper } = lib;
+    const build = variant === 'mcptrail-memq' ? 'mcptrail' : variant;
+    const lib = await import(mcptrailFor(build));
+    const { createAuthenticator, createRecordSink, createLogger, createShipper } = lib;
     // Since the fastify host moved to `mcptrail/fastify` the root no longer exports it; older builds (BENCH_BASELINE) still do.
-    const createMcpHttpApp = lib.createMcpHttpApp ?? (await import(new URL('./instrument/fastify.js', pathToFileURL(mcptrailFor(variant))).href)).createMcpHttpApp;
+    const createMcpHttpApp = lib.createMcpHttpApp ?? (await import(new URL('./instrument/fastify.js', pathToFileURL(mcptrailFor(build))).href)).createMcpHttpApp;
     const { Writable } = await import('node:stream');
     const devNull = new Writable({ write(_c, _e, cb) { cb(); } });
-    const shipper = createShipper({ url: `${process.env.SINK_URL}/v1/records` });
+    // The full pipeline: records appended to the durable disk spool before emit() returns (what `mcptrail up`
+    // and production use); `mcptrail-memq` keeps the memory queue, to show what the spool costs.
+    const memq = variant.startsWith('mcptrail-memq');
+    const spoolDir = memq ? undefined : (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/mcptrail-bench-spool-`);
+    const shipper = createShipper({ url: `${process.env.SINK_URL}/v1/records`, ...(spoolDir && { spoolDir }) });
     const inner = createRecordSink({ logger: createLogger({ destination: devNull }), shipper });
     const sink = { emit: (r) => { records++; inner.emit(r); }, flush: () => inner.flush(), close: () => inner.close() };
     const authenticator = createAuthenticator({ apiKeys: { [API_KEY]: { agentId: 'agent-001', tenantId: 'tenant-01', scopes: ['bench:read'] } } });
@@ -242,15 +264,24 @@ async function server(fullVariant) {
       authenticator,
       sink,
       service: 'bench',
+      // As the README shows it: the policies given once, to the app (the edge checks the scope too), and the
+      // factory returns a plain server that the app instruments with that one compiled instrumentation.
+      // (Until 2026-12-02 this bench called instrument(s, { ...a fresh options object }) in the factory, which
+      // compiles a new instrumentation per request: +10–15 µs per call, and limits/state per request.)
+      tools: { echo: { scope: 'bench:read', version: '1', redact: { allow: ['text'] } } },
       serverFactory: () => {
         const s = new McpServer({ name: 'bench', version: '1.0.0' });
         s.registerTool('echo', { inputSchema }, echo);
-        return instrument(s, { service: 'bench', sink, tools: { echo: { scope: 'bench:read', version: '1', redact: { allow: ['text'] } } } });
+        return s;
       },
     });
-    closeAll = () => sink.close();
+    closeAll = async () => {
+      await sink.close();
+      if (spoolDir) (await import('node:fs')).rmSync(spoolDir, { recursive: true, force: true });
+    };
   }
   await app.listen({ host: '127.0.0.1', port: 0 });
+  if (process.env.BENCH_PROF_DIR) console.error(`[http] server ${fullVariant} pid ${process.pid}`);
   let served = 0;
   app.server.on('request', () => served++);
   serveWorker({
@@ -264,7 +295,8 @@ async function server(fullVariant) {
       await closeAll();
       await provider?.forceFlush();
       await sleep(10);
-      return { recordsPerCall: variant === 'bare' ? 0 : records / served, spansPerCall: variant === 'bare' ? 0 : exporter.spans / served };
+      if (variant === 'sentry') return { served, recordsPerCall: 0, spansPerCall: records / served };
+      return { served, recordsPerCall: variant === 'bare' ? 0 : records / served, spansPerCall: variant === 'bare' ? 0 : exporter.spans / served };
     },
     exit: () => app.close(),
   });

@@ -199,3 +199,20 @@ describe('end to end: a canary in arguments and in a thrown error', () => {
     assert.equal(lines.filter((l) => JSON.parse(l).msg === 'tool_call').length, 2);
   });
 });
+
+describe('argument summaries, repeated field names', () => {
+  test('a name is judged the same on every call: secret names and secret-looking keys stay redacted', () => {
+    const jwtKey = `eyJhbGciOiJIUzI1NiJ9.${'eyJzdWIiOiJ4In0'}.c2lnbmF0dXJlX3Zh`;
+    const args = { query: 'acme', password: 'hunter2', [jwtKey]: 'v' };
+    const first = summarizeArgs(args, { allow: ['query', 'password'] });
+    for (let i = 0; i < 3; i++) assert.equal(summarizeArgs(args, { allow: ['query', 'password'] }), first);
+    const parsed = JSON.parse(first) as Record<string, { value?: unknown; secret?: boolean }>;
+    assert.equal(parsed.query!.value, 'acme');
+    assert.equal(parsed.password!.secret, true, 'an allow-listed secret name is hashed, not kept');
+    assert.equal(parsed.password!.value, undefined);
+    assert.ok(!first.includes(jwtKey) && !first.includes('hunter2'), first);
+    assert.ok(Object.keys(parsed).some((k) => k.startsWith('redacted_key_')), first);
+    // The same name under other rules: what the rules decide is not remembered with the name.
+    assert.equal((JSON.parse(summarizeArgs({ query: 'acme' })) as Record<string, { value?: unknown }>).query!.value, undefined);
+  });
+});

@@ -4,6 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { CallRecordSchema, createShipper, emptyRecord, type CallRecord } from '../packages/mcptrail/src/record/index.js';
+import { createHttpBatchTransport } from '../packages/mcptrail/src/record/transport.js';
+import { until } from './support/until.js';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -79,6 +81,23 @@ describe('shipper', () => {
     const stats = shipper.stats();
     assert.equal(stats.shipped, 1200);
     assert.equal(stats.queued, 0);
+    await shipper.close();
+  });
+
+  test('steady traffic: records queued during a send wait for the next batch, not a request of their own', async () => {
+    // sendAt is 500: the 500th record starts a send; the 3 queued while it is in flight must wait for
+    // the interval (60 s here) or a flush, instead of being posted the moment the first batch is acknowledged.
+    const real = createHttpBatchTransport({ url });
+    let sends = 0;
+    const shipper = createShipper({ url, flushIntervalMs: 60_000, transport: { send: (lines) => (sends++, real.send(lines)) } });
+    for (let i = 0; i < 503; i++) shipper.enqueue(record());
+    assert.equal(sends, 1, 'the 500th record started one send');
+    await until('the first batch acknowledged', async () => (shipper.stats().shipped >= 500 ? true : undefined));
+    assert.equal(sends, 1, 'no second request for the 3 records that arrived meanwhile');
+    assert.equal(shipper.stats().queued, 3);
+    assert.equal(await shipper.flush(), true);
+    assert.equal(sends, 2);
+    assert.deepEqual(collector.batches.map((b) => b.records.length), [500, 3]);
     await shipper.close();
   });
 

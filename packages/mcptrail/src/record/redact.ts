@@ -39,7 +39,8 @@ export function summarizeArgs(args: unknown, rules?: RedactRules): string {
   let omitted = 0;
   for (const [name, value] of fields) {
     if (rules?.drop?.includes(name)) continue;
-    const entry = `${JSON.stringify(safeKey(name))}:${fieldJson(summarizeField(name, value, rules))}`;
+    const key = nameFacts(name);
+    const entry = `${key.json}:${fieldJson(summarizeField(name, key.secret, value, rules))}`;
     const entryBytes = Buffer.byteLength(entry) + 1;
     // Keep room for the trailing `"_omitted":N` marker.
     if (bytes + entryBytes > MAX_SUMMARY_BYTES - 24) {
@@ -53,15 +54,41 @@ export function summarizeArgs(args: unknown, rules?: RedactRules): string {
   return `${out}}`;
 }
 
+interface NameFacts {
+  /** The summary's key, as JSON. */
+  json: string;
+  /** The name alone marks the value secret. */
+  secret: boolean;
+}
+
+/**
+ * Per field name, what the summary derives from the name alone. A tool's
+ * calls repeat the same few names, and looksLikeSecret(name) runs a dozen
+ * patterns: remembered instead of re-run per call (µs per field on the hot
+ * path). Names are client input, so the cache is bounded (later names are
+ * computed each time) and keeps no name that looks like a secret.
+ */
+const knownNames = new Map<string, NameFacts>();
+const MAX_KNOWN_NAMES = 1024;
+
+function nameFacts(name: string): NameFacts {
+  const known = knownNames.get(name);
+  if (known) return known;
+  const key = safeKey(name);
+  const facts = { json: JSON.stringify(key), secret: SECRET_FIELD_NAME.test(name) };
+  if (key === name && knownNames.size < MAX_KNOWN_NAMES) knownNames.set(name, facts);
+  return facts;
+}
+
 /** Field names are data too: a secret-looking one is replaced by its hash. */
 function safeKey(name: string): string {
   return looksLikeSecret(name) ? `redacted_key_${hash8(name)}` : name.slice(0, MAX_KEY_CHARS);
 }
 
-function summarizeField(name: string, value: unknown, rules?: RedactRules): FieldSummary {
+function summarizeField(name: string, secretName: boolean, value: unknown, rules?: RedactRules): FieldSummary {
   const type = typeOf(value);
   const summary: FieldSummary = { type, len: lengthOf(value, type) };
-  const secret = SECRET_FIELD_NAME.test(name) || containsSecret(value);
+  const secret = secretName || containsSecret(value);
   if (!secret && rules?.allow?.includes(name) && isScalar(type)) {
     summary.value = type === 'string' ? (value as string).slice(0, MAX_VALUE_CHARS) : (value as number | boolean | null);
     return summary;

@@ -27,6 +27,10 @@ export interface ShipperOptions {
   token?: string;
   /** Records per batch. Default 5,000: at 500 one batch in flight ships ~1,000 records/s, less than a busy server emits. */
   maxBatch?: number;
+  /**
+   * A send starts once 500 records (or maxBatch, if smaller) wait, or this long after the first
+   * one queued (default 200 ms); a backlog then drains batch after batch, and flush()/close() to empty.
+   */
   flushIntervalMs?: number;
   /** Records the memory queue holds (no spool). */
   maxQueue?: number;
@@ -177,17 +181,21 @@ export function createShipper(opts: ShipperOptions): Shipper {
   let closed = false;
   let stopped = false;
   let wakeBackoff: (() => void) | undefined;
+  /** flush()/close() in progress: drain to empty instead of waiting for a batch to fill. */
+  let flushing = 0;
 
   function hasWork(): boolean {
     return waiting() > 0 || drops.pending;
   }
 
   function schedule(): void {
-    if (pumping || timer || stopped) return;
+    if (pumping || stopped) return;
+    // sendAt records waiting start a send even while the interval's timer runs (pump() clears it).
     if (waiting() >= sendAt) {
       pump();
       return;
     }
+    if (timer) return;
     timer = setTimeout(() => {
       timer = undefined;
       pump();
@@ -214,6 +222,12 @@ export function createShipper(opts: ShipperOptions): Shipper {
       const result = drops.pending ? await drops.send() : await sendBatch();
       if (result === 'ok') {
         attempt = 0;
+        // Under steady traffic, the next batch waits until sendAt records are queued or the
+        // interval passes (schedule() after this pump), as the first one did. Going round
+        // at once posted whatever arrived during the last round trip, a few records per
+        // request, and with a spool rewrote its cursor file per ack: ~100 µs of CPU per call
+        // over HTTP (BENCHMARKS.md §2, round 5). A backlog still drains batch after batch.
+        if (!flushing && !drops.pending && waiting() < sendAt) return;
         continue;
       }
       stats.retries++;
@@ -269,7 +283,15 @@ export function createShipper(opts: ShipperOptions): Shipper {
   }
 
   async function drainWithin(ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
+    flushing++;
+    try {
+      return await drainUntil(Date.now() + ms);
+    } finally {
+      flushing--;
+    }
+  }
+
+  async function drainUntil(deadline: number): Promise<boolean> {
     while (hasWork() && !stopped) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
