@@ -4,7 +4,7 @@
  * loopback. Stops cleanly on SIGINT/SIGTERM, flushing what is in flight.
  */
 import { join, relative } from 'node:path';
-import { openStore, migrate, type Retention } from '../store/index.js';
+import { embeddedPath, openMarker, openStore, migrate, repairRollup, type Retention } from '../store/index.js';
 import { createCollector, readTokensFromEnv } from '../collector/index.js';
 import { startDemo, type Demo } from '../demo/index.js';
 import { AlertEvaluator, alertmanagerNotifier, webhookNotifier, type Notifier } from '../alerts/index.js';
@@ -25,6 +25,10 @@ export interface UpOptions {
 export async function upCommand(config: CliConfig, opts: UpOptions, print: (line: string) => void): Promise<() => Promise<void>> {
   const store = await openStore({ url: config.clickhouseUrl, dataDir: config.dataDir });
   await migrate(store, undefined, { retention: opts.retention });
+  // The embedded engine dies with this process: after a crash, an insert cut off between tool_calls and
+  // its rollup left rows the rollup misses (the re-send is deduplicated), so the last week is compared.
+  const marker = config.clickhouseUrl ? undefined : openMarker(embeddedPath(config.dataDir));
+  const repaired = marker?.previousRunCrashed ? await repairRollup(store, { sinceMs: Date.now() - ROLLUP_CHECK_AFTER_CRASH_MS }) : undefined;
   // The same rules Grafana is provisioned with, evaluated here so alerts reach people without Grafana.
   const notifiers: Notifier[] = [];
   if (config.alertmanagerUrl) notifiers.push(alertmanagerNotifier({ url: config.alertmanagerUrl }));
@@ -65,6 +69,9 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
   const readsOpen = !config.readToken && Object.keys(readTokensFromEnv()).length === 0;
   print(`  audit MCP     ${collectorUrl}/mcp  (${AUDIT_TOOLS.length} tools: ${AUDIT_TOOLS.join(', ')}; ${readsOpen ? 'open to loopback clients, no token' : 'bearer: a read token'})`);
   print(`  store         ${where}`);
+  if (repaired) {
+    print(`  recovered     the last run stopped without closing the store: ${repaired.minutesRebuilt} of ${repaired.minutesChecked} rollup minutes of the last 7 days rebuilt from tool_calls`);
+  }
   if (readsOpen && !LOOPBACK.has(opts.host)) {
     print(`  warning       reads are open (no MCPTRAIL_READ_TOKEN or MCPTRAIL_READ_TOKENS) and the collector listens on ${opts.host}: whoever reaches it reads the audit trail`);
   }
@@ -94,8 +101,11 @@ export async function upCommand(config: CliConfig, opts: UpOptions, print: (line
     await evaluator.stop();
     await collector.close();
     await store.close();
+    marker?.clear();
   };
 }
+
+const ROLLUP_CHECK_AFTER_CRASH_MS = 7 * 24 * 3600_000;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

@@ -115,9 +115,9 @@ ORDER BY (tenant_id, tool, outcome, minute)
 TTL minute + INTERVAL ${ROLLUP_TTL_DAYS} DAY
 SETTINGS ttl_only_drop_parts = 1`;
 
-export const CREATE_TOOL_CALLS_1M_MV = `
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${TABLES.toolCalls1mMv} TO ${TABLES.toolCalls1m} AS
-SELECT
+/** The rollup's aggregation of `tool_calls` rows: the view's, and the rollup repair's (rollup-repair.ts). */
+export function toolCalls1mSelect(source: string): string {
+  return `SELECT
     toStartOfMinute(toDateTime(ts, 'UTC')) AS minute,
     tenant_id,
     tool,
@@ -131,8 +131,12 @@ SELECT
     toUInt64(countIf(rate_limited)) AS rate_limited,
     sum(toUInt64(auth_refresh)) AS auth_refresh,
     sum(toUInt64(auth_refresh_failed)) AS auth_refresh_failed
-FROM ${TABLES.toolCalls}
+FROM ${source}
 GROUP BY minute, tenant_id, tool, outcome`;
+}
+
+export const CREATE_TOOL_CALLS_1M_MV = `
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${TABLES.toolCalls1mMv} TO ${TABLES.toolCalls1m} AS\n${toolCalls1mSelect(TABLES.toolCalls)}`;
 
 /**
  * The OpenTelemetry Collector ClickHouse exporter's traces table (current
