@@ -18,7 +18,7 @@
  *   BENCH_INGEST_ROUNDS=3 (default 2)
  */
 import { Agent, request } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dirname } from 'node:path';
@@ -26,6 +26,7 @@ import { BASELINES, COLLECTOR_DIST, QUICK, ROOT, dist, fmt, median, serveWorker,
 import { ndjsonBatch, otlpBodies } from './gen.js';
 
 if (process.argv[2] === 'collector') await collectorWorker(process.argv[3], Number(process.argv[4] ?? 0));
+else if (process.argv[2] === 'ceiling') await ceilingWorker();
 else if (process.argv[2] === 'chhttp') await chHttpWorker();
 else if (import.meta.url === `file://${process.argv[1]}`) {
   const result = BASELINES.length ? await compareBuilds() : await orchestrate();
@@ -46,7 +47,8 @@ export async function orchestrate() {
   const genMs = performance.now() - t0;
 
   const results = {};
-  for (const driver of ['embedded', 'http']) {
+  const drivers = process.env.BENCH_INGEST_DRIVERS ? process.env.BENCH_INGEST_DRIVERS.split(',') : ['embedded', 'http'];
+  for (const driver of drivers) {
     let engine;
     let target = 'embedded';
     if (driver === 'http') {
@@ -72,11 +74,112 @@ export async function orchestrate() {
     const records = await phase('/v1/records', 'application/x-ndjson', recordBodies.slice(0, plan[driver].recordRequests), 5000, 4);
     const spans = await phase('/v1/traces', 'application/x-protobuf', spanBodies.slice(0, plan[driver].spanRequests), 1000, 4);
     const counts = await collector.ask({ cmd: 'counts' });
-    await collector.stop();
+    let ceiling;
+    if (driver === 'embedded') {
+      // §3 ceiling: the rows the collector stored, inserted again from files into a fresh store.
+      const dumpDir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ceiling-files-'));
+      const files = await collector.ask({ cmd: 'dump', dir: dumpDir });
+      await collector.stop();
+      const worker = spawnWorker('ingest.js', ['ceiling']);
+      ceiling = await worker.ask({ cmd: 'run', files });
+      await worker.stop();
+      rmSync(dumpDir, { recursive: true, force: true });
+    } else await collector.stop();
     await engine?.stop();
-    results[driver] = { records, spans, counts };
+    results[driver] = { records, spans, counts, ceiling };
   }
   return { genMs, results };
+}
+
+/** Rows per insert in the ceiling run: the writer's batch bound (DEFAULT_BATCH.maxRows). */
+const CEILING_BATCH_ROWS = 5000;
+
+/**
+ * The collector side of the ceiling: what it stored, written to files in insert-sized chunks, in each
+ * format the ceiling tries (JSONEachRow = what the collector sends; Native = the engine's own columnar
+ * format, its cheapest input). The ledger rows are spread evenly over the record chunks, so each
+ * ceiling "batch" inserts its tool_calls rows and its share of ledger entries, as the collector does.
+ */
+async function dumpStored(store, dir) {
+  const out = { formats: ['JSONEachRow', 'Native'], records: [], spans: [], rows: {} };
+  const tables = [
+    ['records', 'mcptrail.tool_calls', 'ts, call_id'],
+    ['spans', 'mcptrail.otel_traces', 'Timestamp, SpanId'],
+  ];
+  const count = async (table) => Number((await store.query(`SELECT count() AS n FROM ${table}`))[0].n);
+  const ledgerRows = await count('mcptrail.ledger');
+  for (const [name, table, order] of tables) {
+    const n = await count(table);
+    out.rows[name] = n;
+    const chunks = Math.ceil(n / CEILING_BATCH_ROWS);
+    const ledgerPer = Math.ceil(ledgerRows / chunks);
+    for (let i = 0; i < chunks; i++) {
+      const chunk = {};
+      for (const format of out.formats) {
+        const file = join(dir, `${name}-${i}.${format}`);
+        writeFileSync(file, await store.queryRaw(`SELECT * FROM ${table} ORDER BY ${order} LIMIT ${CEILING_BATCH_ROWS} OFFSET ${i * CEILING_BATCH_ROWS}`, undefined, format));
+        chunk[format] = file;
+        if (name === 'records') {
+          const lfile = join(dir, `ledger-${i}.${format}`);
+          writeFileSync(lfile, await store.queryRaw(`SELECT * FROM mcptrail.ledger ORDER BY ingested_at, tenant_id, seq LIMIT ${ledgerPer} OFFSET ${i * ledgerPer}`, undefined, format));
+          chunk[`ledger${format}`] = lfile;
+        }
+      }
+      out[name].push(chunk);
+    }
+  }
+  out.rows.ledger = ledgerRows;
+  return out;
+}
+
+/**
+ * The engine's ceiling for the same rows: a fresh embedded store opened and migrated exactly as the
+ * collector's (same session settings, all migrations, materialized views, ledger table), the rows
+ * inserted straight from the files with the collector's insert settings and a dedup token per block,
+ * one insert at a time per table, as the writer does. chdb binds one data directory per process, so
+ * the formats run one after the other in the same store, each into tables emptied first (TRUNCATE
+ * keeps the schema, the views and the settings).
+ */
+async function ceilingWorker() {
+  const { openEmbeddedStore, migrate } = await import(dist('store/index.js'));
+  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ceiling-'));
+  const store = await openEmbeddedStore(join(dir, 'clickhouse'));
+  await migrate(store);
+  const settings = "date_time_input_format = 'best_effort', deduplicate_blocks_in_dependent_materialized_views = 1";
+  const insert = (table, file, format, token) =>
+    store.exec(`INSERT INTO ${table} SETTINGS ${settings}, insert_deduplication_token = '${token}' SELECT * FROM file('${file}', '${format}')`);
+  const cpuUs = () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  serveWorker({
+    run: async ({ files }) => {
+      const result = {};
+      for (const [name, table] of [['records', 'mcptrail.tool_calls'], ['spans', 'mcptrail.otel_traces']]) {
+        for (const format of files.formats) {
+          for (const t of ['mcptrail.tool_calls', 'mcptrail.tool_calls_1m', 'mcptrail.ledger', 'mcptrail.otel_traces', 'mcptrail.otel_traces_trace_id_ts']) await store.exec(`TRUNCATE TABLE IF EXISTS ${t}`);
+          const c0 = cpuUs();
+          const t0 = performance.now();
+          let i = 0;
+          for (const chunk of files[name]) {
+            await insert(table, chunk[format], format, `${format}-${name}-${i}`);
+            if (chunk[`ledger${format}`]) await insert('mcptrail.ledger', chunk[`ledger${format}`], format, `${format}-ledger-${i}`);
+            i++;
+          }
+          const seconds = (performance.now() - t0) / 1000;
+          const cpuMs = (cpuUs() - c0) / 1000;
+          const [c] = await store.query(`SELECT count() AS n FROM ${table}`);
+          const rows = Number(c.n);
+          (result[name] ??= {})[format] = { rows, inserts: files[name].length, seconds, perSec: rows / seconds, cpuMsPer1000: (cpuMs / rows) * 1000 };
+        }
+      }
+      return result;
+    },
+    async exit() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
 }
 
 /** The embedded phases for this build and each BENCH_BASELINE build, alternating. */
@@ -195,6 +298,10 @@ export async function collectorWorker(target, port = 0) {
     cpu: async () => {
       const u = process.cpuUsage();
       return { cpuUs: u.user + u.system, threads: threadCpu() };
+    },
+    dump: async ({ dir }) => {
+      await collector.flush();
+      return dumpStored(store, dir);
     },
     counts: async () => {
       await collector.flush();
