@@ -58,7 +58,10 @@ export async function orchestrate() {
     const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}/${driver}`] : [];
     const collector = spawnWorker('ingest.js', ['collector', target], { execArgv: prof });
     const { url } = await collector.ask({ cmd: 'start' });
-    const cpu = async () => ({ c: (await collector.ask({ cmd: 'cpu' })).cpuUs, e: engine ? (await engine.ask({ cmd: 'cpu' })).cpuUs : 0 });
+    const cpu = async () => {
+      const m = await collector.ask({ cmd: 'cpu' });
+      return { c: m.cpuUs, w: m.writer, e: engine ? (await engine.ask({ cmd: 'cpu' })).cpuUs : 0 };
+    };
 
     // Warm-up: one request of each kind.
     await post(`${url}/v1/records`, 'application/x-ndjson', [Buffer.from(ndjsonBatch(5000, 10_000_000))], 1);
@@ -69,7 +72,7 @@ export async function orchestrate() {
       const r = await post(`${url}${path}`, type, bodies, concurrency);
       const c1 = await cpu();
       const units = (bodies.length - r.errors) * unitsPerBody;
-      return { units, requests: bodies.length, errors: r.errors, statuses: r.statuses, seconds: r.ms / 1000, perSec: units / (r.ms / 1000), collectorCpuMsPer1000: ((c1.c - c0.c) / 1000 / units) * 1000, engineCpuMsPer1000: ((c1.e - c0.e) / 1000 / units) * 1000, p99RequestMs: r.p99 };
+      return { units, requests: bodies.length, errors: r.errors, statuses: r.statuses, seconds: r.ms / 1000, perSec: units / (r.ms / 1000), collectorCpuMsPer1000: ((c1.c - c0.c) / 1000 / units) * 1000, engineCpuMsPer1000: ((c1.e - c0.e) / 1000 / units) * 1000, p99RequestMs: r.p99, inserts: c1.w.inserts - c0.w.inserts, dedupLookupMs: c1.w.dedupLookupMs - c0.w.dedupLookupMs };
     };
     const records = await phase('/v1/records', 'application/x-ndjson', recordBodies.slice(0, plan[driver].recordRequests), 5000, 4);
     const spans = await phase('/v1/traces', 'application/x-protobuf', spanBodies.slice(0, plan[driver].spanRequests), 1000, 4);
@@ -297,7 +300,7 @@ export async function collectorWorker(target, port = 0) {
     start: async () => ({ url: `http://127.0.0.1:${collector.app.server.address().port}` }),
     cpu: async () => {
       const u = process.cpuUsage();
-      return { cpuUs: u.user + u.system, threads: threadCpu() };
+      return { cpuUs: u.user + u.system, threads: threadCpu(), writer: collector.stats() };
     },
     dump: async ({ dir }) => {
       await collector.flush();
