@@ -56,7 +56,9 @@ export async function orchestrate() {
       target = (await engine.ask({ cmd: 'start' })).url;
     }
     const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}/${driver}`] : [];
-    const collector = spawnWorker('ingest.js', ['collector', target], { execArgv: prof });
+    // BENCH_COLLECTOR_NODE_FLAGS: V8 flags for the collector process (e.g. --max-semi-space-size=32).
+    const flags = (process.env.BENCH_COLLECTOR_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const collector = spawnWorker('ingest.js', ['collector', target], { execArgv: [...prof, ...flags] });
     const { url } = await collector.ask({ cmd: 'start' });
     const cpu = async () => {
       const m = await collector.ask({ cmd: 'cpu' });
