@@ -19,7 +19,7 @@
  */
 import { Agent, request } from 'node:http';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dirname } from 'node:path';
 import { BASELINES, COLLECTOR_DIST, QUICK, ROOT, dist, fmt, median, serveWorker, shuffle, spawnWorker } from './lib.js';
@@ -205,10 +205,12 @@ async function compareBuilds() {
       const { url } = await collector.ask({ cmd: 'start' });
       let threads0;
       let threadDelta;
+      const lastWriter = {};
       const cpu = async (start) => {
         const m = await collector.ask({ cmd: 'cpu' });
         if (start) threads0 = m.threads;
         else threadDelta = diffThreads(threads0, m.threads);
+        lastWriter[start ? 'w0' : 'w1'] = m.writer ?? {};
         return m.cpuUs;
       };
       await post(`${url}/v1/records`, 'application/x-ndjson', warmRecords, 1);
@@ -219,13 +221,24 @@ async function compareBuilds() {
         const c1 = await cpu(false);
         const units = (bodies.length - r.errors) * unitsPerBody;
         const byThread = Object.fromEntries(Object.entries(threadDelta).map(([k, ms]) => [k, Math.round((ms / units) * 1000 * 10) / 10]));
-        return { perSec: units / (r.ms / 1000), cpuMsPer1000: ((c1 - c0) / 1000 / units) * 1000, cpuMsPer1000ByThread: byThread, errors: r.errors, p99RequestMs: r.p99 };
+        return { perSec: units / (r.ms / 1000), cpuMsPer1000: ((c1 - c0) / 1000 / units) * 1000, cpuMsPer1000ByThread: byThread, errors: r.errors, p99RequestMs: r.p99, inserts: lastWriter.w1.inserts - lastWriter.w0.inserts, dedupLookupMs: lastWriter.w1.dedupLookupMs - lastWriter.w0.dedupLookupMs };
       };
       const records = await phase('/v1/records', 'application/x-ndjson', recordBodies, 5000);
       const spans = await phase('/v1/traces', 'application/x-protobuf', spanBodies, 1000);
       const counts = await collector.ask({ cmd: 'counts' });
+      let ceiling;
+      if (v.name === 'current') {
+        // The engine's ceiling on the rows this collector stored, in the same round (see orchestrate).
+        const dumpDir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ceiling-files-'));
+        const files = await collector.ask({ cmd: 'dump', dir: dumpDir });
+        const worker = spawnWorker('ingest.js', ['ceiling']);
+        ceiling = await worker.ask({ cmd: 'run', files });
+        await worker.stop();
+        rmSync(dumpDir, { recursive: true, force: true });
+        console.error(`  ceiling: ${fmt(ceiling.records.JSONEachRow.perSec, 0)} records/s JSONEachRow (${fmt(ceiling.records.Native.perSec, 0)} Native), ${fmt(ceiling.spans.JSONEachRow.perSec, 0)} spans/s JSONEachRow (${fmt(ceiling.spans.Native.perSec, 0)} Native); collector ÷ ceiling (JSONEachRow): ${fmt(records.perSec / ceiling.records.JSONEachRow.perSec, 2)} records, ${fmt(spans.perSec / ceiling.spans.JSONEachRow.perSec, 2)} spans`);
+      }
       await collector.stop();
-      (runs[v.name] ??= []).push({ records, spans, counts });
+      (runs[v.name] ??= []).push({ records, spans, counts, ceiling, load: loadavg()[0] });
       console.error(`round ${round + 1} ${v.name}: ${fmt(records.perSec, 0)} records/s (${fmt(records.cpuMsPer1000)} ms CPU/1,000), ${fmt(spans.perSec, 0)} spans/s (${fmt(spans.cpuMsPer1000)} ms CPU/1,000)`);
       console.error(`  records CPU ms/1,000 by thread: ${JSON.stringify(records.cpuMsPer1000ByThread)}`);
       console.error(`  spans CPU ms/1,000 by thread: ${JSON.stringify(spans.cpuMsPer1000ByThread)}`);
