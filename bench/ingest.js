@@ -261,6 +261,13 @@ export function table(result) {
     const name = driver === 'embedded' ? 'embedded chdb (in the collector process)' : 'http driver → ClickHouse-HTTP test server (chdb, 1 request at a time)';
     rows.push(`| ${name} | NDJSON records, 5,000/request, 4 in flight | ${r.records.units.toLocaleString('en-US')} | **${fmt(r.records.perSec, 0)}/s** | ${fmt(r.records.p99RequestMs, 0)} | ${fmt(r.records.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.records.engineCpuMsPer1000, 1) : 'in collector'} | ${r.records.errors} |`);
     rows.push(`| ${name} | OTLP protobuf spans, 1,000/request, 4 in flight | ${r.spans.units.toLocaleString('en-US')} | **${fmt(r.spans.perSec, 0)}/s** | ${fmt(r.spans.p99RequestMs, 0)} | ${fmt(r.spans.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.spans.engineCpuMsPer1000, 1) : 'in collector'} | ${r.spans.errors} |`);
+    for (const format of r.ceiling?.formats ?? (r.ceiling ? ['JSONEachRow', 'Native'] : [])) {
+      for (const kind of ['records', 'spans']) {
+        const c = r.ceiling[kind][format];
+        const of = (r[kind].perSec / c.perSec).toFixed(2);
+        rows.push(`| ceiling: the same rows from ${format} files into a fresh migrated embedded store (${c.inserts} inserts) | ${kind} | ${c.rows.toLocaleString('en-US')} | **${fmt(c.perSec, 0)}/s** (collector ÷ ceiling ${of}) | — | ${fmt(c.cpuMsPer1000, 1)} | in process | 0 |`);
+      }
+    }
   }
   return ['| store | payload | rows | sustained rate | p99 request ms | collector CPU ms / 1,000 | engine CPU ms / 1,000 | failed requests |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }
