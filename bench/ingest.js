@@ -93,7 +93,7 @@ export async function orchestrate() {
     await engine?.stop();
     results[driver] = { records, spans, counts, ceiling };
   }
-  return { genMs, results };
+  return { genMs, chhttpSessions: Number(process.env.BENCH_CHHTTP_SESSIONS ?? 1), results };
 }
 
 /** Rows per insert in the ceiling run: the writer's batch bound (DEFAULT_BATCH.maxRows). */
@@ -258,7 +258,8 @@ export function table(result) {
   for (const driver of ['embedded', 'http']) {
     const r = result.results[driver];
     if (!r) continue;
-    const name = driver === 'embedded' ? 'embedded chdb (in the collector process)' : 'http driver → ClickHouse-HTTP test server (chdb, 1 request at a time)';
+    const sessions = result.chhttpSessions ?? 1;
+    const name = driver === 'embedded' ? 'embedded chdb (in the collector process)' : `http driver → ClickHouse-HTTP test server (chdb, ${sessions === 1 ? '1 request at a time' : `${sessions} requests at once, a session each`})`;
     rows.push(`| ${name} | NDJSON records, 5,000/request, 4 in flight | ${r.records.units.toLocaleString('en-US')} | **${fmt(r.records.perSec, 0)}/s** | ${fmt(r.records.p99RequestMs, 0)} | ${fmt(r.records.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.records.engineCpuMsPer1000, 1) : 'in collector'} | ${r.records.errors} |`);
     rows.push(`| ${name} | OTLP protobuf spans, 1,000/request, 4 in flight | ${r.spans.units.toLocaleString('en-US')} | **${fmt(r.spans.perSec, 0)}/s** | ${fmt(r.spans.p99RequestMs, 0)} | ${fmt(r.spans.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.spans.engineCpuMsPer1000, 1) : 'in collector'} | ${r.spans.errors} |`);
     for (const format of r.ceiling?.formats ?? (r.ceiling ? ['JSONEachRow', 'Native'] : [])) {
@@ -372,7 +373,8 @@ function diffThreads(a = {}, b = {}) {
 async function chHttpWorker() {
   const { startClickHouseHttpServer } = await import('../test/support/ch-http-server.ts');
   const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-chhttp-'));
-  const server = await startClickHouseHttpServer({ dataDir: dir });
+  // BENCH_CHHTTP_SESSIONS: requests the test server runs at once (a chdb session each, one engine). Default 1.
+  const server = await startClickHouseHttpServer({ dataDir: dir, sessions: Number(process.env.BENCH_CHHTTP_SESSIONS ?? 1) });
   serveWorker({
     start: async () => ({ url: server.url }),
     cpu: async () => {
