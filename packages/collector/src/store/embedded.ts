@@ -21,9 +21,13 @@ export async function openEmbeddedStore(path: string): Promise<Store> {
     throw toStoreError(err);
   }
   // Insert payloads pass through files here (see insertNDJSON); a crash can leave some behind.
-  const staging = join(path, 'insert-staging');
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+  // file() reads its path as a glob: a directory whose name holds glob characters keeps the raw insert.
+  let staging: string | undefined = join(path, 'insert-staging');
+  if (/[*?{}[\]]/.test(staging)) staging = undefined;
+  else {
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+  }
   const store = new EmbeddedStore(session, staging);
   // Session-level settings persist on the connection: set them once.
   for (const [name, value] of Object.entries(SESSION_SETTINGS)) {
@@ -36,7 +40,7 @@ class EmbeddedStore implements Store {
   readonly driver = 'embedded' as const;
   constructor(
     private readonly session: Session,
-    private readonly staging: string,
+    private readonly staging: string | undefined,
   ) {}
 
   async exec(sql: string, params?: QueryParams): Promise<void> {
@@ -80,18 +84,28 @@ class EmbeddedStore implements Store {
    */
   async insertNDJSON(table: string, body: Buffer | string, opts?: InsertOptions): Promise<InsertResult> {
     const target = assertTableName(table);
+    const settings = { ...INSERT_SETTINGS, ...opts?.settings, ...dedupSettings(opts) };
+    if (this.staging === undefined) return this.rawInsert(target, body, settings);
     if (body.length === 0) return { rowsWritten: 0 };
     const file = join(this.staging, `${randomUUID()}.ndjson`);
     try {
       await writeFile(file, body);
-      const settings = settingsClause({ ...INSERT_SETTINGS, ...opts?.settings, ...dedupSettings(opts) });
-      await this.session.queryAsync(`INSERT INTO ${target} SETTINGS ${settings} SELECT * FROM file(${sqlString(file)}, 'JSONEachRow')`, { format: 'CSV' });
-      // The engine does not report written rows for INSERT ... SELECT here; callers only log it.
+      await this.session.queryAsync(`INSERT INTO ${target} SETTINGS ${settingsClause(settings)} SELECT * FROM file(${sqlString(file)}, 'JSONEachRow')`, { format: 'CSV' });
+      // The engine does not report written rows for INSERT ... SELECT here; no caller needs them.
       return { rowsWritten: undefined };
     } catch (err) {
       throw toStoreError(err);
     } finally {
       await unlink(file).catch(() => {});
+    }
+  }
+
+  private async rawInsert(table: string, body: Buffer | string, settings: Record<string, string | number | boolean>): Promise<InsertResult> {
+    try {
+      const summary = await this.session.insert({ table, values: body, format: 'JSONEachRow', settings });
+      return { rowsWritten: summary.rowsWritten };
+    } catch (err) {
+      throw toStoreError(err);
     }
   }
 
