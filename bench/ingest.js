@@ -18,14 +18,15 @@
  *   BENCH_INGEST_ROUNDS=3 (default 2)
  */
 import { Agent, request } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dirname } from 'node:path';
 import { BASELINES, COLLECTOR_DIST, QUICK, ROOT, dist, fmt, median, serveWorker, shuffle, spawnWorker } from './lib.js';
 import { ndjsonBatch, otlpBodies } from './gen.js';
 
 if (process.argv[2] === 'collector') await collectorWorker(process.argv[3], Number(process.argv[4] ?? 0));
+else if (process.argv[2] === 'ceiling') await ceilingWorker();
 else if (process.argv[2] === 'chhttp') await chHttpWorker();
 else if (import.meta.url === `file://${process.argv[1]}`) {
   const result = BASELINES.length ? await compareBuilds() : await orchestrate();
@@ -46,7 +47,8 @@ export async function orchestrate() {
   const genMs = performance.now() - t0;
 
   const results = {};
-  for (const driver of ['embedded', 'http']) {
+  const drivers = process.env.BENCH_INGEST_DRIVERS ? process.env.BENCH_INGEST_DRIVERS.split(',') : ['embedded', 'http'];
+  for (const driver of drivers) {
     let engine;
     let target = 'embedded';
     if (driver === 'http') {
@@ -54,9 +56,14 @@ export async function orchestrate() {
       target = (await engine.ask({ cmd: 'start' })).url;
     }
     const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}/${driver}`] : [];
-    const collector = spawnWorker('ingest.js', ['collector', target], { execArgv: prof });
+    // BENCH_COLLECTOR_NODE_FLAGS: V8 flags for the collector process (e.g. --max-semi-space-size=32).
+    const flags = (process.env.BENCH_COLLECTOR_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const collector = spawnWorker('ingest.js', ['collector', target], { execArgv: [...prof, ...flags] });
     const { url } = await collector.ask({ cmd: 'start' });
-    const cpu = async () => ({ c: (await collector.ask({ cmd: 'cpu' })).cpuUs, e: engine ? (await engine.ask({ cmd: 'cpu' })).cpuUs : 0 });
+    const cpu = async () => {
+      const m = await collector.ask({ cmd: 'cpu' });
+      return { c: m.cpuUs, w: m.writer, e: engine ? (await engine.ask({ cmd: 'cpu' })).cpuUs : 0 };
+    };
 
     // Warm-up: one request of each kind.
     await post(`${url}/v1/records`, 'application/x-ndjson', [Buffer.from(ndjsonBatch(5000, 10_000_000))], 1);
@@ -67,16 +74,117 @@ export async function orchestrate() {
       const r = await post(`${url}${path}`, type, bodies, concurrency);
       const c1 = await cpu();
       const units = (bodies.length - r.errors) * unitsPerBody;
-      return { units, requests: bodies.length, errors: r.errors, statuses: r.statuses, seconds: r.ms / 1000, perSec: units / (r.ms / 1000), collectorCpuMsPer1000: ((c1.c - c0.c) / 1000 / units) * 1000, engineCpuMsPer1000: ((c1.e - c0.e) / 1000 / units) * 1000, p99RequestMs: r.p99 };
+      return { units, requests: bodies.length, errors: r.errors, statuses: r.statuses, seconds: r.ms / 1000, perSec: units / (r.ms / 1000), collectorCpuMsPer1000: ((c1.c - c0.c) / 1000 / units) * 1000, engineCpuMsPer1000: ((c1.e - c0.e) / 1000 / units) * 1000, p99RequestMs: r.p99, inserts: c1.w.inserts - c0.w.inserts, dedupLookupMs: c1.w.dedupLookupMs - c0.w.dedupLookupMs };
     };
     const records = await phase('/v1/records', 'application/x-ndjson', recordBodies.slice(0, plan[driver].recordRequests), 5000, 4);
     const spans = await phase('/v1/traces', 'application/x-protobuf', spanBodies.slice(0, plan[driver].spanRequests), 1000, 4);
     const counts = await collector.ask({ cmd: 'counts' });
-    await collector.stop();
+    let ceiling;
+    if (driver === 'embedded') {
+      // §3 ceiling: the rows the collector stored, inserted again from files into a fresh store.
+      const dumpDir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ceiling-files-'));
+      const files = await collector.ask({ cmd: 'dump', dir: dumpDir });
+      await collector.stop();
+      const worker = spawnWorker('ingest.js', ['ceiling']);
+      ceiling = await worker.ask({ cmd: 'run', files });
+      await worker.stop();
+      rmSync(dumpDir, { recursive: true, force: true });
+    } else await collector.stop();
     await engine?.stop();
-    results[driver] = { records, spans, counts };
+    results[driver] = { records, spans, counts, ceiling };
   }
-  return { genMs, results };
+  return { genMs, chhttpSessions: Number(process.env.BENCH_CHHTTP_SESSIONS ?? 1), results };
+}
+
+/** Rows per insert in the ceiling run: the writer's batch bound (DEFAULT_BATCH.maxRows). */
+const CEILING_BATCH_ROWS = 5000;
+
+/**
+ * The collector side of the ceiling: what it stored, written to files in insert-sized chunks, in each
+ * format the ceiling tries (JSONEachRow = what the collector sends; Native = the engine's own columnar
+ * format, its cheapest input). The ledger rows are spread evenly over the record chunks, so each
+ * ceiling "batch" inserts its tool_calls rows and its share of ledger entries, as the collector does.
+ */
+async function dumpStored(store, dir) {
+  const out = { formats: ['JSONEachRow', 'Native'], records: [], spans: [], rows: {} };
+  const tables = [
+    ['records', 'mcptrail.tool_calls', 'ts, call_id'],
+    ['spans', 'mcptrail.otel_traces', 'Timestamp, SpanId'],
+  ];
+  const count = async (table) => Number((await store.query(`SELECT count() AS n FROM ${table}`))[0].n);
+  const ledgerRows = await count('mcptrail.ledger');
+  for (const [name, table, order] of tables) {
+    const n = await count(table);
+    out.rows[name] = n;
+    const chunks = Math.ceil(n / CEILING_BATCH_ROWS);
+    const ledgerPer = Math.ceil(ledgerRows / chunks);
+    for (let i = 0; i < chunks; i++) {
+      const chunk = {};
+      for (const format of out.formats) {
+        const file = join(dir, `${name}-${i}.${format}`);
+        writeFileSync(file, await store.queryRaw(`SELECT * FROM ${table} ORDER BY ${order} LIMIT ${CEILING_BATCH_ROWS} OFFSET ${i * CEILING_BATCH_ROWS}`, undefined, format));
+        chunk[format] = file;
+        if (name === 'records') {
+          const lfile = join(dir, `ledger-${i}.${format}`);
+          writeFileSync(lfile, await store.queryRaw(`SELECT * FROM mcptrail.ledger ORDER BY ingested_at, tenant_id, seq LIMIT ${ledgerPer} OFFSET ${i * ledgerPer}`, undefined, format));
+          chunk[`ledger${format}`] = lfile;
+        }
+      }
+      out[name].push(chunk);
+    }
+  }
+  out.rows.ledger = ledgerRows;
+  return out;
+}
+
+/**
+ * The engine's ceiling for the same rows: a fresh embedded store opened and migrated exactly as the
+ * collector's (same session settings, all migrations, materialized views, ledger table), the rows
+ * inserted straight from the files with the collector's insert settings and a dedup token per block,
+ * one insert at a time per table, as the writer does. chdb binds one data directory per process, so
+ * the formats run one after the other in the same store, each into tables emptied first (TRUNCATE
+ * keeps the schema, the views and the settings).
+ */
+async function ceilingWorker() {
+  const { openEmbeddedStore, migrate } = await import(dist('store/index.js'));
+  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ceiling-'));
+  const store = await openEmbeddedStore(join(dir, 'clickhouse'));
+  await migrate(store);
+  const settings = "date_time_input_format = 'best_effort', deduplicate_blocks_in_dependent_materialized_views = 1";
+  const insert = (table, file, format, token) =>
+    store.exec(`INSERT INTO ${table} SETTINGS ${settings}, insert_deduplication_token = '${token}' SELECT * FROM file('${file}', '${format}')`);
+  const cpuUs = () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  serveWorker({
+    run: async ({ files }) => {
+      const result = {};
+      for (const [name, table] of [['records', 'mcptrail.tool_calls'], ['spans', 'mcptrail.otel_traces']]) {
+        for (const format of files.formats) {
+          for (const t of ['mcptrail.tool_calls', 'mcptrail.tool_calls_1m', 'mcptrail.ledger', 'mcptrail.otel_traces', 'mcptrail.otel_traces_trace_id_ts']) await store.exec(`TRUNCATE TABLE IF EXISTS ${t}`);
+          const c0 = cpuUs();
+          const t0 = performance.now();
+          let i = 0;
+          for (const chunk of files[name]) {
+            await insert(table, chunk[format], format, `${format}-${name}-${i}`);
+            if (chunk[`ledger${format}`]) await insert('mcptrail.ledger', chunk[`ledger${format}`], format, `${format}-ledger-${i}`);
+            i++;
+          }
+          const seconds = (performance.now() - t0) / 1000;
+          const cpuMs = (cpuUs() - c0) / 1000;
+          const [c] = await store.query(`SELECT count() AS n FROM ${table}`);
+          const rows = Number(c.n);
+          (result[name] ??= {})[format] = { rows, inserts: files[name].length, seconds, perSec: rows / seconds, cpuMsPer1000: (cpuMs / rows) * 1000 };
+        }
+      }
+      return result;
+    },
+    async exit() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
 }
 
 /** The embedded phases for this build and each BENCH_BASELINE build, alternating. */
@@ -97,10 +205,12 @@ async function compareBuilds() {
       const { url } = await collector.ask({ cmd: 'start' });
       let threads0;
       let threadDelta;
+      const lastWriter = {};
       const cpu = async (start) => {
         const m = await collector.ask({ cmd: 'cpu' });
         if (start) threads0 = m.threads;
         else threadDelta = diffThreads(threads0, m.threads);
+        lastWriter[start ? 'w0' : 'w1'] = m.writer ?? {};
         return m.cpuUs;
       };
       await post(`${url}/v1/records`, 'application/x-ndjson', warmRecords, 1);
@@ -111,13 +221,24 @@ async function compareBuilds() {
         const c1 = await cpu(false);
         const units = (bodies.length - r.errors) * unitsPerBody;
         const byThread = Object.fromEntries(Object.entries(threadDelta).map(([k, ms]) => [k, Math.round((ms / units) * 1000 * 10) / 10]));
-        return { perSec: units / (r.ms / 1000), cpuMsPer1000: ((c1 - c0) / 1000 / units) * 1000, cpuMsPer1000ByThread: byThread, errors: r.errors, p99RequestMs: r.p99 };
+        return { perSec: units / (r.ms / 1000), cpuMsPer1000: ((c1 - c0) / 1000 / units) * 1000, cpuMsPer1000ByThread: byThread, errors: r.errors, p99RequestMs: r.p99, inserts: lastWriter.w1.inserts - lastWriter.w0.inserts, dedupLookupMs: lastWriter.w1.dedupLookupMs - lastWriter.w0.dedupLookupMs };
       };
       const records = await phase('/v1/records', 'application/x-ndjson', recordBodies, 5000);
       const spans = await phase('/v1/traces', 'application/x-protobuf', spanBodies, 1000);
       const counts = await collector.ask({ cmd: 'counts' });
+      let ceiling;
+      if (v.name === 'current') {
+        // The engine's ceiling on the rows this collector stored, in the same round (see orchestrate).
+        const dumpDir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-ceiling-files-'));
+        const files = await collector.ask({ cmd: 'dump', dir: dumpDir });
+        const worker = spawnWorker('ingest.js', ['ceiling']);
+        ceiling = await worker.ask({ cmd: 'run', files });
+        await worker.stop();
+        rmSync(dumpDir, { recursive: true, force: true });
+        console.error(`  ceiling: ${fmt(ceiling.records.JSONEachRow.perSec, 0)} records/s JSONEachRow (${fmt(ceiling.records.Native.perSec, 0)} Native), ${fmt(ceiling.spans.JSONEachRow.perSec, 0)} spans/s JSONEachRow (${fmt(ceiling.spans.Native.perSec, 0)} Native); collector ÷ ceiling (JSONEachRow): ${fmt(records.perSec / ceiling.records.JSONEachRow.perSec, 2)} records, ${fmt(spans.perSec / ceiling.spans.JSONEachRow.perSec, 2)} spans`);
+      }
       await collector.stop();
-      (runs[v.name] ??= []).push({ records, spans, counts });
+      (runs[v.name] ??= []).push({ records, spans, counts, ceiling, load: loadavg()[0] });
       console.error(`round ${round + 1} ${v.name}: ${fmt(records.perSec, 0)} records/s (${fmt(records.cpuMsPer1000)} ms CPU/1,000), ${fmt(spans.perSec, 0)} spans/s (${fmt(spans.cpuMsPer1000)} ms CPU/1,000)`);
       console.error(`  records CPU ms/1,000 by thread: ${JSON.stringify(records.cpuMsPer1000ByThread)}`);
       console.error(`  spans CPU ms/1,000 by thread: ${JSON.stringify(spans.cpuMsPer1000ByThread)}`);
@@ -137,9 +258,17 @@ export function table(result) {
   for (const driver of ['embedded', 'http']) {
     const r = result.results[driver];
     if (!r) continue;
-    const name = driver === 'embedded' ? 'embedded chdb (in the collector process)' : 'http driver → ClickHouse-HTTP test server (chdb, 1 request at a time)';
+    const sessions = result.chhttpSessions ?? 1;
+    const name = driver === 'embedded' ? 'embedded chdb (in the collector process)' : `http driver → ClickHouse-HTTP test server (chdb, ${sessions === 1 ? '1 request at a time' : `${sessions} requests at once, a session each`})`;
     rows.push(`| ${name} | NDJSON records, 5,000/request, 4 in flight | ${r.records.units.toLocaleString('en-US')} | **${fmt(r.records.perSec, 0)}/s** | ${fmt(r.records.p99RequestMs, 0)} | ${fmt(r.records.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.records.engineCpuMsPer1000, 1) : 'in collector'} | ${r.records.errors} |`);
     rows.push(`| ${name} | OTLP protobuf spans, 1,000/request, 4 in flight | ${r.spans.units.toLocaleString('en-US')} | **${fmt(r.spans.perSec, 0)}/s** | ${fmt(r.spans.p99RequestMs, 0)} | ${fmt(r.spans.collectorCpuMsPer1000, 1)} | ${driver === 'http' ? fmt(r.spans.engineCpuMsPer1000, 1) : 'in collector'} | ${r.spans.errors} |`);
+    for (const format of r.ceiling?.formats ?? (r.ceiling ? ['JSONEachRow', 'Native'] : [])) {
+      for (const kind of ['records', 'spans']) {
+        const c = r.ceiling[kind][format];
+        const of = (r[kind].perSec / c.perSec).toFixed(2);
+        rows.push(`| ceiling: the same rows from ${format} files into a fresh migrated embedded store (${c.inserts} inserts) | ${kind} | ${c.rows.toLocaleString('en-US')} | **${fmt(c.perSec, 0)}/s** (collector ÷ ceiling ${of}) | — | ${fmt(c.cpuMsPer1000, 1)} | in process | 0 |`);
+      }
+    }
   }
   return ['| store | payload | rows | sustained rate | p99 request ms | collector CPU ms / 1,000 | engine CPU ms / 1,000 | failed requests |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }
@@ -194,7 +323,11 @@ export async function collectorWorker(target, port = 0) {
     start: async () => ({ url: `http://127.0.0.1:${collector.app.server.address().port}` }),
     cpu: async () => {
       const u = process.cpuUsage();
-      return { cpuUs: u.user + u.system, threads: threadCpu() };
+      return { cpuUs: u.user + u.system, threads: threadCpu(), writer: collector.stats() };
+    },
+    dump: async ({ dir }) => {
+      await collector.flush();
+      return dumpStored(store, dir);
     },
     counts: async () => {
       await collector.flush();
@@ -240,7 +373,8 @@ function diffThreads(a = {}, b = {}) {
 async function chHttpWorker() {
   const { startClickHouseHttpServer } = await import('../test/support/ch-http-server.ts');
   const dir = mkdtempSync(join(tmpdir(), 'mcptrail-bench-chhttp-'));
-  const server = await startClickHouseHttpServer({ dataDir: dir });
+  // BENCH_CHHTTP_SESSIONS: requests the test server runs at once (a chdb session each, one engine). Default 1.
+  const server = await startClickHouseHttpServer({ dataDir: dir, sessions: Number(process.env.BENCH_CHHTTP_SESSIONS ?? 1) });
   serveWorker({
     start: async () => ({ url: server.url }),
     cpu: async () => {

@@ -210,6 +210,41 @@ storeContract('http driver (@clickhouse/client)', async () => {
   };
 });
 
+storeContract('http driver against a test server running 4 requests at once (bench/ingest.js BENCH_CHHTTP_SESSIONS)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-store-http4-'));
+  const server: ClickHouseHttpServer = await startClickHouseHttpServer({ dataDir: dir, sessions: 4 });
+  const store = await openStore({ url: server.url });
+  return {
+    store,
+    sqlSeen: () => server.queries,
+    teardown: async () => {
+      await store.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('test server with several sessions', () => {
+  test('requests in flight together each see their own settings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcptrail-store-http-sessions-'));
+    const server = await startClickHouseHttpServer({ dataDir: dir, sessions: 3 });
+    try {
+      const ask = async (n: number) => {
+        const res = await fetch(`${server.url}/?max_block_size=${n}&query=${encodeURIComponent("SELECT getSetting('max_block_size') AS v, sleepEachRow(0.05) FROM numbers(3) FORMAT JSONEachRow")}`);
+        assert.equal(res.status, 200);
+        return (await res.text()).trim().split('\n').map((l) => Number(JSON.parse(l).v));
+      };
+      const sizes = [1001, 1002, 1003, 1004, 1005, 1006];
+      const answers = await Promise.all(sizes.map(ask));
+      assert.deepEqual(answers, sizes.map((n) => [n, n, n]));
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('http driver failures', () => {
   test('wrong credentials surface as a StoreError with the server code; ping reports false when nothing listens', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcptrail-store-http-auth-'));

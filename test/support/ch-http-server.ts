@@ -6,8 +6,10 @@
  * X-ClickHouse-Query-Id, X-ClickHouse-Exception-Code, `Code: N. DB::Exception`
  * bodies), so the http store driver is tested against a real engine.
  *
- * Requests run one at a time: settings are applied with SET before a query and
- * reset after it, and a session's settings are shared state.
+ * Requests run one at a time per session: settings are applied with SET before a
+ * query and reset after it, and a session's settings are shared state. With
+ * `sessions: N` the server opens N chdb sessions on the same data directory (one
+ * engine) and runs up to N requests at once, each on a session of its own.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +29,8 @@ export interface ClickHouseHttpServerOptions {
   dataDir: string;
   /** When set, requests must authenticate as this user (Basic or X-ClickHouse-User/Key). */
   auth?: { username: string; password: string };
+  /** Requests served at once, each on its own chdb session over the same engine. Default 1. */
+  sessions?: number;
 }
 
 /** URL parameters that are part of the protocol, not ClickHouse settings. */
@@ -61,16 +65,21 @@ const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export async function startClickHouseHttpServer(opts: ClickHouseHttpServerOptions): Promise<ClickHouseHttpServer> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const session = new Session(opts.dataDir);
+  const sessions = Array.from({ length: Math.max(1, opts.sessions ?? 1) }, () => new Session(opts.dataDir));
   const queries: string[] = [];
-  let chain: Promise<unknown> = Promise.resolve();
+  // One chain per session; a request joins the chain with the fewest requests waiting.
+  const chains = sessions.map(() => ({ tail: Promise.resolve() as Promise<unknown>, waiting: 0 }));
 
   const server = createServer((req, res) => {
-    const run = chain.then(() => handle(req, res));
-    chain = run.catch(() => undefined);
+    let i = 0;
+    for (let k = 1; k < chains.length; k++) if (chains[k]!.waiting < chains[i]!.waiting) i = k;
+    const c = chains[i]!;
+    c.waiting++;
+    const run = c.tail.then(() => handle(sessions[i]!, req, res));
+    c.tail = run.catch(() => undefined).finally(() => c.waiting--);
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(session: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const queryId = url.searchParams.get('query_id') || randomUUID();
     res.setHeader('X-ClickHouse-Query-Id', queryId);
@@ -114,7 +123,7 @@ export async function startClickHouseHttpServer(opts: ClickHouseHttpServerOption
         sql = sql.slice(0, trailing.index);
       }
 
-      const applied = await applySettings(database, settings);
+      const applied = await applySettings(session, database, settings);
       try {
         const result =
           Object.keys(params).length > 0
@@ -125,7 +134,7 @@ export async function startClickHouseHttpServer(opts: ClickHouseHttpServerOption
         res.setHeader('X-ClickHouse-Summary', summaryHeader({ read_rows: result.rowsRead, read_bytes: result.bytesRead }));
         return send(req, res, 200, out, CONTENT_TYPES[format] ?? 'text/plain; charset=UTF-8', compress);
       } finally {
-        await resetSettings(applied);
+        await resetSettings(session, applied);
       }
     } catch (err) {
       const e = err as { clickhouseCode?: number; message?: string };
@@ -136,7 +145,7 @@ export async function startClickHouseHttpServer(opts: ClickHouseHttpServerOption
     }
   }
 
-  async function applySettings(database: string | null, settings: Record<string, string>): Promise<string[]> {
+  async function applySettings(session: Session, database: string | null, settings: Record<string, string>): Promise<string[]> {
     const applied: string[] = [];
     if (database && database !== 'default') {
       if (!IDENT_RE.test(database)) throw new Error(`Code: 81. DB::Exception: Database ${database} does not exist. (UNKNOWN_DATABASE)`);
@@ -150,7 +159,7 @@ export async function startClickHouseHttpServer(opts: ClickHouseHttpServerOption
     return applied;
   }
 
-  async function resetSettings(applied: string[]): Promise<void> {
+  async function resetSettings(session: Session, applied: string[]): Promise<void> {
     for (const name of applied) {
       await session.queryAsync(name === '\0database' ? 'USE default' : `SET ${name} = DEFAULT`);
     }
@@ -164,8 +173,8 @@ export async function startClickHouseHttpServer(opts: ClickHouseHttpServerOption
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await chain;
-      session.close();
+      await Promise.all(chains.map((c) => c.tail));
+      for (const session of sessions) session.close();
       await drainPending();
     },
   };

@@ -17,7 +17,7 @@
  * because FIELDS only ever grows at the end.
  */
 import { FIELDS, FIELD_NAMES, fieldSince, type CallRecord, type FieldName } from 'mcptrail/record';
-import { sha256Digest } from 'mcptrail/crypto';
+import { sha256Digest, sha256Hex } from 'mcptrail/crypto';
 
 /** Bytes of a row digest (SHA-256 truncated to 128 bits). */
 export const ROW_DIGEST_BYTES = 16;
@@ -69,7 +69,7 @@ export function codecFor(chType: string): ColumnCodec {
     const precision = Number(dt64[1]);
     if (precision !== 3) throw new TypeError(`ledger digest: DateTime64(${precision}) is not supported (only milliseconds)`);
     return {
-      encode: (v, out) => out.int64(BigInt(Date.parse(v as string))),
+      encode: (v, out) => out.int64Number(Date.parse(v as string)),
       normalize: (v) => new Date(Date.parse(v as string)).toISOString(),
     };
   }
@@ -130,6 +130,11 @@ export function rowDigest(record: CallRecord, version = LEDGER_COLUMNS_VERSION):
   return sha256Digest(encodeInto((scratch ??= new ByteSink()), record, version)).subarray(0, ROW_DIGEST_BYTES);
 }
 
+/** rowDigest as lower-case hex, what the ledger stores: the hash's own hex output, cut (cheaper than Buffer → hex per row). */
+export function rowDigestHex(record: CallRecord, version = LEDGER_COLUMNS_VERSION): string {
+  return sha256Hex(encodeInto((scratch ??= new ByteSink()), record, version)).slice(0, ROW_DIGEST_BYTES * 2);
+}
+
 function encodeInto(out: ByteSink, record: CallRecord, version: number): Buffer {
   out.reset();
   const r = record as unknown as Record<string, unknown>;
@@ -138,11 +143,26 @@ function encodeInto(out: ByteSink, record: CallRecord, version: number): Buffer 
 }
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** A growable little-endian byte buffer for RowBinary. */
+/** Hex digit values by char code (-1: not a hex digit). */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+const TWO_32 = 2 ** 32;
+
+/**
+ * A growable little-endian byte buffer for RowBinary. It runs once per ingested record, so the common
+ * cases are written byte by byte in JS (ASCII strings, small integers, UUIDs): a native Buffer call
+ * per field cost more than the encoding itself.
+ */
 class ByteSink {
   private buf = Buffer.allocUnsafe(4096);
   private len = 0;
+  private readonly f32 = new Float32Array(1);
+  private readonly f32Bytes = new Uint8Array(this.f32.buffer);
 
   reset(): void {
     this.len = 0;
@@ -166,15 +186,44 @@ class ByteSink {
   }
 
   string(s: string): void {
-    const n = Buffer.byteLength(s, 'utf8');
-    this.varint(n);
-    this.room(n);
+    const n = s.length;
+    // ASCII (the usual case): one byte per UTF-16 unit, written directly.
+    if (n < 128) {
+      this.room(n + 1);
+      const buf = this.buf;
+      let at = this.len + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i === n) {
+        buf[this.len] = n;
+        this.len = at;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s, 'utf8');
+    this.varint(bytes);
+    this.room(bytes);
     this.len += this.buf.write(s, this.len, 'utf8');
   }
 
   uint(v: number, bytes: 1 | 2 | 4): void {
     this.room(bytes);
-    this.len = this.buf.writeUIntLE(v, this.len, bytes);
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** (8 * bytes)) {
+      // Out of range: the same RangeError as before.
+      this.len = this.buf.writeUIntLE(v, this.len, bytes);
+      return;
+    }
+    const buf = this.buf;
+    buf[this.len++] = v & 0xff;
+    if (bytes === 1) return;
+    buf[this.len++] = (v >>> 8) & 0xff;
+    if (bytes === 2) return;
+    buf[this.len++] = (v >>> 16) & 0xff;
+    buf[this.len++] = (v >>> 24) & 0xff;
   }
 
   int64(v: bigint): void {
@@ -182,9 +231,29 @@ class ByteSink {
     this.len = this.buf.writeBigInt64LE(v, this.len);
   }
 
+  /** A signed 64-bit integer given as a safe-integer number (epoch milliseconds), without a BigInt. */
+  int64Number(v: number): void {
+    if (!Number.isSafeInteger(v)) return this.int64(BigInt(v));
+    this.room(8);
+    const high = Math.floor(v / TWO_32);
+    const low = v - high * TWO_32;
+    this.buf.writeUInt32LE(low, this.len);
+    this.buf.writeInt32LE(high, this.len + 4);
+    this.len += 8;
+  }
+
   float32(v: number): void {
     this.room(4);
-    this.len = this.buf.writeFloatLE(v, this.len);
+    this.f32[0] = v;
+    const b = this.f32Bytes;
+    const buf = this.buf;
+    // Float32Array holds the platform's byte order; RowBinary is little-endian.
+    if (LITTLE_ENDIAN) {
+      buf[this.len++] = b[0]!;
+      buf[this.len++] = b[1]!;
+      buf[this.len++] = b[2]!;
+      buf[this.len++] = b[3]!;
+    } else this.len = buf.writeFloatLE(v, this.len);
   }
 
   float64(v: number): void {
@@ -197,9 +266,10 @@ class ByteSink {
     const hex = s.length === 36 ? s.slice(0, 8) + s.slice(9, 13) + s.slice(14, 18) + s.slice(19, 23) + s.slice(24) : s;
     if (!HEX32.test(hex)) throw new TypeError('ledger digest: not a UUID');
     this.room(16);
+    const buf = this.buf;
     // Byte i of the UUID is hex digits 2i, 2i+1; each half is written least significant byte first.
-    for (let i = 7; i >= 0; i--) this.buf[this.len++] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    for (let i = 15; i >= 8; i--) this.buf[this.len++] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    for (let i = 7; i >= 0; i--) buf[this.len++] = (HEX_VALUE[hex.charCodeAt(2 * i)]! << 4) | HEX_VALUE[hex.charCodeAt(2 * i + 1)]!;
+    for (let i = 15; i >= 8; i--) buf[this.len++] = (HEX_VALUE[hex.charCodeAt(2 * i)]! << 4) | HEX_VALUE[hex.charCodeAt(2 * i + 1)]!;
   }
 
   bytes(): Buffer {

@@ -9,7 +9,7 @@ import { compileCallRecordCheck } from './fast-validate.js';
 import { CallRecordSchema, type CallRecord } from 'mcptrail/record';
 import { HttpError } from '../errors.js';
 import type { KeyedRows } from '../writer.js';
-import { normalizeForStore, rowDigest } from '../../audit/row-digest.js';
+import { normalizeForStore, rowDigestHex } from '../../audit/row-digest.js';
 import type { LedgerRowFact } from '../../audit/ledger-entry.js';
 import { forEachNdjsonLine, forEachNdjsonLineAsync } from './ndjson.js';
 import { wellFormedJson } from './well-formed.js';
@@ -79,7 +79,7 @@ function recordValidator(): { line: (line: string, lineNo: number) => void; resu
     const json = wellFormedJson(JSON.stringify(normalizeForStore(record)));
     kept.push(json);
     // UTF-8 encoding turns a lone surrogate into U+FFFD, as wellFormedJson does for the engine: same bytes.
-    facts.push({ tenant: record.tenant_id, callId: key, tsMs: Date.parse(record.ts), digest: rowDigest(record).toString('hex') });
+    facts.push({ tenant: record.tenant_id, callId: key, tsMs, digest: rowDigestHex(record) });
   };
   return { line, result: () => ({ lines: kept, keys, minTsMs, maxTsMs, facts }) };
 }
