@@ -3,7 +3,8 @@
  * numbers(N)): N tool_calls over 30 days, 50 tenants, 200 agents (each
  * belonging to one tenant), 30 tools, a realistic outcome mix; and otel_traces
  * with a SERVER span and an upstream CLIENT child per call for the last days.
- * The rollup views fill as they would from live inserts.
+ * The rollup views fill as they would from live inserts. Columns are named, so
+ * the fields later migrations add take their defaults.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,9 @@ export function toolCallsInsert(rows) {
   const agent = `(${H(1)} % 200)`;
   const outcomeDraw = `(${H(2)} % 1000)`;
   return `
-INSERT INTO mcptrail.tool_calls
+INSERT INTO mcptrail.tool_calls (
+  ts, call_id, trace_id, span_id, session_id, request_id, service, tool, tool_version, tool_deprecated, tenant_id, agent_id, subject, auth_method, scope_required, scopes_granted, outcome, error_class, error_code, duration_ms, upstream_calls, upstream_retries, budget_ms_total, budget_ms_used, auth_refresh, auth_refresh_failed, auth_refresh_reason, rate_limited, rate_limit_budget, idempotency_key, idempotent_replay, args_summary
+)
 SELECT
   fromUnixTimestamp64Milli(toInt64(toUnixTimestamp64Milli(now64(3)) - intDiv(number * 2592000000, ${rows}) - ${H(9)} % 250), 'UTC') AS ts,
   generateUUIDv4(number) AS call_id,
