@@ -33,24 +33,22 @@ interface Group {
 }
 
 /** Per minute × tenant × tool × outcome: what the rows say (each call once) and what the rollup says. */
-async function fromRows(): Promise<Group[]> {
-  return (
-    await tc.store.query<{ key: string; n: string; d: number; r: string }>(
-      `SELECT concat(toString(toStartOfMinute(toDateTime(ts, 'UTC'))), '|', tenant_id, '|', tool, '|', outcome) AS key,
-              toString(count()) AS n, round(sum(toFloat64(duration_ms)), 3) AS d, toString(sum(upstream_retries)) AS r
-       FROM (SELECT * FROM ${TABLES.toolCalls} LIMIT 1 BY call_id) GROUP BY key ORDER BY key`,
-    )
-  ).map((g) => ({ key: g.key, calls: Number(g.n), durationSum: g.d, retries: Number(g.r) }));
+async function groups(sql: string): Promise<Group[]> {
+  const rows = await tc.store.query<{ key: string; n: string; d: number; r: string }>(sql);
+  return rows.map((g) => ({ key: g.key, calls: Number(g.n), durationSum: g.d, retries: Number(g.r) }));
 }
-async function fromRollup(): Promise<Group[]> {
-  return (
-    await tc.store.query<{ key: string; n: string; d: number; r: string }>(
-      `SELECT concat(toString(minute), '|', tenant_id, '|', tool, '|', outcome) AS key,
-              toString(sum(calls)) AS n, round(sum(duration_ms_sum), 3) AS d, toString(sum(upstream_retries)) AS r
-       FROM ${TABLES.toolCalls1m} GROUP BY key HAVING n != '0' ORDER BY key`,
-    )
-  ).map((g) => ({ key: g.key, calls: Number(g.n), durationSum: g.d, retries: Number(g.r) }));
-}
+const fromRows = () =>
+  groups(
+    `SELECT concat(toString(toStartOfMinute(toDateTime(ts, 'UTC'))), '|', tenant_id, '|', tool, '|', outcome) AS key,
+            toString(count()) AS n, round(sum(toFloat64(duration_ms)), 3) AS d, toString(sum(upstream_retries)) AS r
+     FROM (SELECT * FROM ${TABLES.toolCalls} LIMIT 1 BY call_id) GROUP BY key ORDER BY key`,
+  );
+const fromRollup = () =>
+  groups(
+    `SELECT concat(toString(minute), '|', tenant_id, '|', tool, '|', outcome) AS key,
+            toString(sum(calls)) AS n, round(sum(duration_ms_sum), 3) AS d, toString(sum(upstream_retries)) AS r
+     FROM ${TABLES.toolCalls1m} GROUP BY key HAVING n != '0' ORDER BY key`,
+  );
 
 test('the minutes a crash left wrong in the rollup are rebuilt from the rows; the others are left alone', async () => {
   const records = [];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { emptyRecord, FIELD_NAMES, type CallRecord } from '../packages/mcptrail/src/record/schema.js';
 import { openStore, migrate, appliedVersions, MIGRATIONS, TABLES, StoreError, type Store } from '../packages/collector/src/store/index.js';
-import { startClickHouseHttpServer, type ClickHouseHttpServer } from './support/ch-http-server.js';
+import { startClickHouseHttpServer, type ClickHouseHttpServer, type ClickHouseHttpServerOptions } from './support/ch-http-server.js';
 
 const HOSTILE = "'; DROP TABLE x --";
 
@@ -194,10 +194,11 @@ storeContract('embedded driver (chdb)', async () => {
   };
 });
 
-storeContract('http driver (@clickhouse/client)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-store-http-'));
-  const server: ClickHouseHttpServer = await startClickHouseHttpServer({ dataDir: dir, auth: { username: 'mcptrail', password: 's3cret' } });
-  const store = await openStore({ url: server.url, username: 'mcptrail', password: 's3cret' });
+/** The http driver on a ClickHouse-HTTP test server over a fresh data directory (with credentials when `auth`). */
+async function httpStoreFixture(prefix: string, serverOptions: Omit<ClickHouseHttpServerOptions, 'dataDir'>) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const server: ClickHouseHttpServer = await startClickHouseHttpServer({ dataDir: dir, ...serverOptions });
+  const store = await openStore({ url: server.url, ...serverOptions.auth });
   assert.equal(store.driver, 'http');
   return {
     store,
@@ -208,22 +209,13 @@ storeContract('http driver (@clickhouse/client)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}
 
-storeContract('http driver against a test server running 4 requests at once (bench/ingest.js BENCH_CHHTTP_SESSIONS)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mcptrail-store-http4-'));
-  const server: ClickHouseHttpServer = await startClickHouseHttpServer({ dataDir: dir, sessions: 4 });
-  const store = await openStore({ url: server.url });
-  return {
-    store,
-    sqlSeen: () => server.queries,
-    teardown: async () => {
-      await store.close();
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+storeContract('http driver (@clickhouse/client)', () => httpStoreFixture('mcptrail-store-http-', { auth: { username: 'mcptrail', password: 's3cret' } }));
+
+storeContract('http driver against a test server running 4 requests at once (bench/ingest.js BENCH_CHHTTP_SESSIONS)', () =>
+  httpStoreFixture('mcptrail-store-http4-', { sessions: 4 }),
+);
 
 describe('test server with several sessions', () => {
   test('requests in flight together each see their own settings', async () => {

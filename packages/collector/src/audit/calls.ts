@@ -56,10 +56,11 @@ export async function listCalls(store: Store, filter: CallFilter = {}): Promise<
   // earlier round of a call shown on a newer page must not come back as a row of its own.
   // LIMIT BY sorts every matching row (no top-N), so the fold and the page are found on the key columns
   // alone, and only the page's rows are read whole (BENCHMARKS.md §4, "who ran tool X anywhere").
-  const folded = `SELECT ts, call_id FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} ${order} LIMIT 1 BY ${LOGICAL_CALL_SQL}`;
+  const conditions = where.join(' AND ');
+  const folded = `SELECT ts, call_id FROM ${TABLES.toolCalls} WHERE ${conditions} ${order} LIMIT 1 BY ${LOGICAL_CALL_SQL}`;
   const page = cursor ? `SELECT ts, call_id FROM (${folded}) WHERE ${cursor} ${order} LIMIT {limit:UInt32}` : `${folded} LIMIT {limit:UInt32}`;
   return store.query<CallRecord>(
-    `SELECT * FROM ${TABLES.toolCalls} WHERE ${where.join(' AND ')} AND (ts, call_id) IN (${page}) ${order} LIMIT 1 BY call_id LIMIT {limit:UInt32}`,
+    `SELECT * FROM ${TABLES.toolCalls} WHERE ${conditions} AND (ts, call_id) IN (${page}) ${order} LIMIT 1 BY call_id LIMIT {limit:UInt32}`,
     params,
   );
 }

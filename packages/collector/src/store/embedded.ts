@@ -31,7 +31,7 @@ export async function openEmbeddedStore(path: string): Promise<Store> {
   const store = new EmbeddedStore(session, staging);
   // Session-level settings persist on the connection: set them once.
   for (const [name, value] of Object.entries(SESSION_SETTINGS)) {
-    await store.exec(`SET ${assertSettingName(name)} = ${typeof value === 'number' ? value : `'${value}'`}`);
+    await store.exec(`SET ${settingsClause({ [name]: value })}`);
   }
   return store;
 }

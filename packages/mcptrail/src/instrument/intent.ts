@@ -55,8 +55,13 @@ export function takeIntent(request: unknown, key: object | undefined, policy: To
   const text = intentOfParams(params, hasArgument);
   if (key && text) stated.set(key, text);
   if (!hasArgument) return request;
+  return { ...(request as object), params: { ...params, arguments: dropIntentArgument(args) } };
+}
+
+/** Arguments without the `intent` property (the caller checked that they have one). */
+function dropIntentArgument(args: unknown): Record<string, unknown> {
   const { [INTENT_ARGUMENT]: _dropped, ...rest } = args as Record<string, unknown>;
-  return { ...(request as object), params: { ...params, arguments: rest } };
+  return rest;
 }
 
 /** What a tools/call's params state (masked): `_meta` first, then the argument (when the tool's policy lists one). */
@@ -121,8 +126,6 @@ export function declaresIntentArgument(entry: unknown): boolean {
 
 /** Arguments as the tool sees them: without mcptrail's `intent` argument when its policy asks for one. */
 export function withoutIntentArgument(args: unknown, entry: unknown, policy: ToolPolicy): unknown {
-  if (intentPolicyOf(policy) === 'off' || declaresIntentArgument(entry)) return args;
-  if (args === null || typeof args !== 'object' || Array.isArray(args) || !Object.prototype.hasOwnProperty.call(args, INTENT_ARGUMENT)) return args;
-  const { [INTENT_ARGUMENT]: _dropped, ...rest } = args as Record<string, unknown>;
-  return rest;
+  if (intentPolicyOf(policy) === 'off' || declaresIntentArgument(entry) || !isArgumentsWithIntent(args)) return args;
+  return dropIntentArgument(args);
 }
