@@ -56,6 +56,8 @@ let c: TestCollector;
 let demo: Demo;
 let dataDir: string;
 let refundTrace: string;
+/** Every refund attempt of the setup, oldest first (an attempt the stand-in CRM failed is retried): each states the same intent. */
+const refundAttempts: string[] = [];
 /** Planted raw (the subject) and inside the argument summary, as any holder of the ingest token could. */
 const planted = callRecord({ tenant_id: 'acme', agent_id: 'acme-planter', subject: INJECTION, tool: 'crm.issue_refund', args_summary: JSON.stringify({ note: { type: 'string', value: INJECTION } }), ts: new Date(Date.now() - 60_000).toISOString() });
 const globexRecord = callRecord({ tenant_id: 'globex', agent_id: 'globex-refunder', tool: 'crm.issue_refund', trace_id: randomBytes(16).toString('hex') });
@@ -117,6 +119,7 @@ before(async () => {
   let refund: Result | undefined;
   for (let attempt = 0; attempt < 3 && (!refund || refund.isError); attempt++) {
     refundTrace = randomBytes(16).toString('hex');
+    refundAttempts.push(refundTrace);
     refund = (await billing.callTool({ name: 'crm.issue_refund', arguments: { deal_id: 'D-7', amount: 25, intent: 'Refund the duplicate charge on D-7.' }, _meta: { traceparent: `00-${refundTrace}-${randomBytes(8).toString('hex')}-01` } })) as Result;
   }
   assert.ok(!refund!.isError, unwrapUntrusted(refund!.content[0]!.text));
@@ -207,7 +210,8 @@ describe('audit MCP server: the tools', () => {
     const found = await ask(ACME, 'audit_search_calls', { intent: 'DUPLICATE', since: '15m' });
     assert.ok(!found.isError, found.content[0]!.text);
     const calls = found.structuredContent.calls as { intent: string; trace_id: string }[];
-    assert.deepEqual(calls.map((c) => c.trace_id), [refundTrace]);
+    // Newest first: the refund asked about, then any attempt before it that the CRM failed.
+    assert.deepEqual(calls.map((c) => c.trace_id), [...refundAttempts].reverse());
     assert.match(inside(found).body, /intent containing "DUPLICATE"/);
     assert.match(inside(found).body, /Refund the duplicate charge on D-7\.$/m);
   });
